@@ -1,0 +1,15 @@
+/**
+ * tfjs-sparse: sparse weights for TensorFlow.js. Importing the package registers the `SparseMatMul`
+ * kernels on the `cpu` backend and, where tfjs-backend-webgpu is loaded, on `webgpu`.
+ *
+ * @packageDocumentation
+ */
+import './kernels/register_cpu.js';
+
+export {SparseMatrix} from './ops/sparse_matrix.js';
+export type {SparseMatrixOptions, SparseMatrixTensors} from './ops/sparse_matrix.js';
+export {sparseMatMul} from './ops/sparse_mat_mul.js';
+export type {SparseMatMulOptions} from './ops/sparse_mat_mul.js';
+export type {EncodedSparseMatrix, ValueType} from './ops/format.js';
+export {FORMAT_NAME, FORMAT_VERSION} from './ops/format.js';
+export type {Activation} from './kernels/kernel_names.js';

@@ -1,0 +1,54 @@
+/** The cpu SparseMatMul kernel: the reference for every other backend. Clear, not clever. */
+import {DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
+import {activate} from '../../ops/activation.js';
+import {forEachStored} from '../../ops/decode.js';
+import {EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION} from '../../ops/format.js';
+import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
+
+interface SyncBackend {
+  readSync(dataId: object): unknown;
+  write(values: TypedArray, shape: number[], dtype: DataType): object;
+}
+
+function read(backend: SyncBackend, t: TensorInfo): TypedArray {
+  return backend.readSync(t.dataId) as TypedArray;
+}
+
+function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, attrs: SparseMatMulAttrs}): TensorInfo {
+  const {inputs, attrs} = args;
+  const backend = args.backend as SyncBackend;
+  const {K, N, transposeX, transposeW, activation, leakyreluAlpha} = attrs;
+  const [rowsX, colsX] = inputs.x.shape;
+  const M = transposeX ? colsX : rowsX;
+  const inner = transposeW ? N : K;
+  const outer = transposeW ? K : N;
+  const x = read(backend, inputs.x);
+  const xAt = (m: number, i: number) => transposeX ? x[i * M + m] : x[m * inner + i];
+  const encoded: EncodedSparseMatrix = {
+    format: FORMAT_NAME, version: FORMAT_VERSION, shape: [K, N] as [number, number], valueType: attrs.valueType,
+    header: read(backend, inputs.header) as Int32Array, offsets: read(backend, inputs.offsets) as Int32Array,
+    values: read(backend, inputs.values) as Int32Array,
+  };
+  const acc = new Float64Array(M * outer);
+  forEachStored(encoded, (k, n, v) => {
+    const [i, o] = transposeW ? [n, k] : [k, n];
+    for (let m = 0; m < M; m++) acc[m * outer + o] += xAt(m, i) * v;
+  });
+  const bias = inputs.bias ? read(backend, inputs.bias) : undefined;
+  const prelu = inputs.preluActivationWeights ? read(backend, inputs.preluActivationWeights) : undefined;
+  const out = new Float32Array(M * outer);
+  for (let m = 0; m < M; m++) {
+    for (let o = 0; o < outer; o++) {
+      const z = acc[m * outer + o] + (bias ? bias[o] : 0);
+      const alpha = prelu ? prelu[prelu.length === 1 ? 0 : o] : 0;
+      out[m * outer + o] = activate(z, activation, leakyreluAlpha, alpha);
+    }
+  }
+  return {dataId: backend.write(out, [M, outer], 'float32'), shape: [M, outer], dtype: 'float32'};
+}
+
+export const sparseMatMulCpuConfig: KernelConfig = {
+  kernelName: SparseMatMul,
+  backendName: 'cpu',
+  kernelFunc: sparseMatMulCpu as unknown as KernelFunc,
+};

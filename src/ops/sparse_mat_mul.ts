@@ -1,0 +1,112 @@
+/** The sparseMatMul op: x·W with a SparseMatrix W, fused bias and activation, and its gradient. */
+import {engine, GradConfig, NamedTensorMap, registerGradient, reshape, sum, Tensor, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
+import {Activation, ACTIVATIONS, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
+import {SparseMatrix} from './sparse_matrix.js';
+import {activationGrad} from './activation_grad.js';
+
+/** Options of {@link sparseMatMul}. */
+export interface SparseMatMulOptions {
+  /** Added to every output row: shape [N]. */
+  bias?: Tensor | TensorLike;
+  /** Applied after the bias, in the same kernel. Defaults to 'linear'. */
+  activation?: Activation;
+  /** Weights of 'prelu': size 1 or N. */
+  preluActivationWeights?: Tensor | TensorLike;
+  /** Slope of 'leakyrelu' for negative inputs. Defaults to 0.2, as in TF.js. */
+  leakyreluAlpha?: number;
+  /** Treat x's last two dimensions as [K, M] instead of [M, K]. */
+  transposeX?: boolean;
+}
+
+/**
+ * Computes `activation(x·W + bias)` for a sparse W of shape [K, N].
+ *
+ * x is [..., K] (any rank ≥ 1; with `transposeX`, rank ≥ 2 and [..., K, M]); the result is [..., N]
+ * (or [..., M, N]). It runs the registered `SparseMatMul` kernel of the active backend, and has a
+ * gradient with respect to x and bias.
+ */
+export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: SparseMatMulOptions = {}): Tensor {
+  if (!(w instanceof SparseMatrix)) throw new Error('sparseMatMul: w must be a SparseMatrix');
+  const {header, offsets, values} = w.tensors();
+  const [K, N] = w.shape;
+  const activation = opts.activation ?? 'linear';
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new Error(`sparseMatMul: unknown activation '${String(activation)}', expected one of ${ACTIVATIONS.join(', ')}`);
+  }
+  const transposeX = opts.transposeX ?? false;
+  const attrs: SparseMatMulAttrs = {
+    K, N, valueType: w.valueType, transposeX: false, transposeW: false, activation,
+    leakyreluAlpha: opts.leakyreluAlpha ?? 0.2,
+  };
+  // Inside tidy, so tensors made here from TensorLikes are freed even when a check throws.
+  return tidy(() => {
+    const $x = toFloatTensor(x, 'x');
+    const rank = $x.rank;
+    if (rank < 1 || (transposeX && rank < 2)) {
+      throw new Error(`sparseMatMul: x must have rank ≥ ${transposeX ? '2 with transposeX' : '1'}, got shape [${$x.shape.join(', ')}]`);
+    }
+    const innerAxis = transposeX ? rank - 2 : rank - 1;
+    if ($x.shape[innerAxis] !== K) {
+      throw new Error(`sparseMatMul: x has ${$x.shape[innerAxis]} inputs on axis ${innerAxis} (shape [${$x.shape.join(', ')}]), but the weight is [${K}, ${N}]`);
+    }
+    const inputs: NamedTensorMap = {x: $x, header, offsets, values};
+    if (opts.bias != null) {
+      const bias = toFloatTensor(opts.bias, 'bias');
+      if (bias.rank !== 1 || bias.shape[0] !== N) throw new Error(`sparseMatMul: bias must have shape [${N}], got [${bias.shape.join(', ')}]`);
+      inputs.bias = bias;
+    }
+    if (activation === 'prelu') {
+      if (opts.preluActivationWeights == null) throw new Error('sparseMatMul: activation prelu needs preluActivationWeights');
+      const alpha = toFloatTensor(opts.preluActivationWeights, 'preluActivationWeights');
+      if (alpha.size !== 1 && alpha.size !== N) {
+        throw new Error(`sparseMatMul: preluActivationWeights must have size 1 or ${N}, got shape [${alpha.shape.join(', ')}]`);
+      }
+      inputs.preluActivationWeights = alpha;
+    }
+    const batch = $x.shape.slice(0, innerAxis);
+    if (transposeX && rank === 2) {
+      attrs.transposeX = true;
+    } else {
+      const perm = [...batch.map((_, i) => i), rank - 1, rank - 2];
+      inputs.x = reshape(transposeX ? transpose($x, perm) : $x, [-1, K]);
+    }
+    const y = engine().runKernel(SparseMatMul, inputs, attrs as never) as Tensor;
+    return reshape(y, transposeX ? [...batch, $x.shape[rank - 1], N] : [...batch, N]);
+  });
+}
+
+function toFloatTensor(v: Tensor | TensorLike, name: string): Tensor {
+  if (v instanceof Tensor) {
+    if (v.isDisposed) throw new Error(`sparseMatMul: ${name} is disposed`);
+    if (v.dtype !== 'float32') throw new Error(`sparseMatMul: ${name} must be float32, got ${v.dtype}`);
+    return v;
+  }
+  try {
+    return tensor(v, undefined, 'float32');
+  } catch (e) {
+    throw new Error(`sparseMatMul: ${name} is not a tensor or array of numbers (${(e as Error).message})`);
+  }
+}
+
+const sparseMatMulGradConfig: GradConfig = {
+  kernelName: SparseMatMul,
+  inputsToSave: ['x', 'header', 'offsets', 'values'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [, header, offsets, values, y] = saved;
+    const a = attrs as unknown as SparseMatMulAttrs;
+    const dz = () => activationGrad(dy as Tensor, y, a.activation, a.leakyreluAlpha);
+    return {
+      x: () => {
+        const gradAttrs: SparseMatMulAttrs = {...a, transposeX: false, transposeW: true, activation: 'linear'};
+        const dx = engine().runKernel(SparseMatMul, {x: dz(), header, offsets, values}, gradAttrs as never) as Tensor;
+        return a.transposeX ? transpose(dx) : dx;
+      },
+      bias: () => sum(dz(), 0),
+      preluActivationWeights: () => {
+        throw new Error('sparseMatMul: no gradient through a fused prelu; apply tf.prelu after sparseMatMul to train its weights');
+      },
+    };
+  },
+};
+registerGradient(sparseMatMulGradConfig);
