@@ -14,6 +14,11 @@ function read(backend: SyncBackend, t: TensorInfo): TypedArray {
   return backend.readSync(t.dataId) as TypedArray;
 }
 
+/** With valueType float32, values may be a float32 tensor (a trainable copy); the bits are the same. */
+function asWords(a: TypedArray): Int32Array {
+  return a instanceof Int32Array ? a : new Int32Array(a.buffer, a.byteOffset, a.length);
+}
+
 function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, attrs: SparseMatMulAttrs}): TensorInfo {
   const {inputs, attrs} = args;
   const backend = args.backend as SyncBackend;
@@ -27,7 +32,7 @@ function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, at
   const encoded: EncodedSparseMatrix = {
     format: FORMAT_NAME, version: FORMAT_VERSION, shape: [K, N] as [number, number], valueType: attrs.valueType,
     header: read(backend, inputs.header) as Int32Array, offsets: read(backend, inputs.offsets) as Int32Array,
-    values: read(backend, inputs.values) as Int32Array,
+    values: asWords(read(backend, inputs.values)),
   };
   const acc = new Float64Array(M * outer);
   forEachStored(encoded, (k, n, v) => {
