@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import './kernels/register_cpu.js';
+import './kernels/register_webgpu.js';
 
 export {SparseMatrix} from './ops/sparse_matrix.js';
 export type {SparseMatrixOptions, SparseMatrixTensors} from './ops/sparse_matrix.js';

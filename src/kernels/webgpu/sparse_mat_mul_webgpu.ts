@@ -1,0 +1,83 @@
+/** The webgpu SparseMatMul kernel: picks the LSCD program for the shape and runs it through TF.js. */
+import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+import {TILE_K, TILE_N} from '../../ops/format.js';
+import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
+import {SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
+import {SplitKReduceProgram} from './split_k_reduce_program.js';
+
+/** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
+export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
+env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 1024);
+
+const MAX_DISPATCH = 65535;
+
+type Uniform = {type: 'uint32' | 'float32', data: number[]};
+
+/** One entry per scalar: TF.js aligns a multi-value entry as a vector, but the structs hold scalars. */
+function scalars(u32s: number[], f32s: number[] = []): Uniform[] {
+  return [...u32s.map((v): Uniform => ({type: 'uint32', data: [v]})), ...f32s.map((v): Uniform => ({type: 'float32', data: [v]}))];
+}
+
+function rowsPerGroup(M: number): number {
+  for (const r of [1, 2, 4, 8]) if (M <= r) return r;
+  return SKINNY_MAX_ROWS;
+}
+
+/** Splits K so that the dispatch has about TARGET_WORKGROUPS workgroups; each split is whole slices. */
+export function planSplits(KT: number, otherWorkgroups: number): {splits: number, tileRowsPerSplit: number} {
+  const target = env().getNumber(TARGET_WORKGROUPS_FLAG);
+  const want = Math.max(1, Math.min(Math.ceil(target / otherWorkgroups), Math.ceil(KT / SKINNY_SLICES)));
+  const tileRowsPerSplit = Math.ceil(Math.ceil(KT / want) / SKINNY_SLICES) * SKINNY_SLICES;
+  return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
+}
+
+function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBackend, attrs: SparseMatMulAttrs}): TensorInfo {
+  const {inputs, backend, attrs} = args;
+  const {K, N, valueType, transposeX, activation} = attrs;
+  const KT = Math.ceil(K / TILE_K);
+  const NT = Math.ceil(N / TILE_N);
+  const {x, header, offsets, values} = inputs;
+  if (attrs.transposeW) {
+    const M = x.shape[0];
+    const program = new SparseMatMulTransposedProgram(M, K, valueType);
+    return backend.runWebGPUProgram(program, [x, header, offsets, values], 'float32',
+        scalars([M, K, N, KT, NT]));
+  }
+  const M = transposeX ? x.shape[1] : x.shape[0];
+  const MT = rowsPerGroup(M);
+  const rowGroups = Math.ceil(M / MT);
+  const colBlocks = Math.ceil(NT / 4);
+  // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
+  const chunkRows = MAX_DISPATCH * MT;
+  const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups);
+  const epilogueInputs = [inputs.bias, inputs.preluActivationWeights].filter((t): t is TensorInfo => t != null);
+  const hasBias = inputs.bias != null;
+  const hasPrelu = inputs.preluActivationWeights != null;
+  const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
+  const encoded = [x, header, offsets, values];
+  const config = (groups: number): SkinnyConfig => ({
+    rowsPerGroup: MT, splits, tileRowsPerSplit, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
+  });
+  if (splits === 1) {
+    let out: TensorInfo | undefined;
+    for (let m0 = 0; m0 < M; m0 += chunkRows) {
+      const program = new SparseMatMulSkinnyProgram(M, N, NT, config(Math.ceil(Math.min(chunkRows, M - m0) / MT)));
+      out = backend.runWebGPUProgram(program, [...encoded, ...epilogueInputs], 'float32', uniforms(m0), out);
+    }
+    return out!;
+  }
+  const partials = backend.runWebGPUProgram(
+      new SparseMatMulSkinnyProgram(M, N, NT, config(rowGroups)), encoded, 'float32', uniforms(0));
+  const reduce = new SplitKReduceProgram(M, N, activation, hasBias, hasPrelu);
+  const out = backend.runWebGPUProgram(reduce, [partials, ...epilogueInputs], 'float32', scalars([splits, M * N, N], [attrs.leakyreluAlpha]));
+  backend.disposeData(partials.dataId);
+  return out;
+}
+
+export const sparseMatMulWebGPUConfig: KernelConfig = {
+  kernelName: SparseMatMul,
+  backendName: 'webgpu',
+  kernelFunc: sparseMatMulWebGPU as unknown as KernelFunc,
+};
