@@ -4,12 +4,16 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
 import {SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SparseMatMulTiledProgram, TILED_BM} from './sparse_mat_mul_tiled_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
 
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 1024);
+/** From this many rows of x on, the tiled program runs instead of the skinny one. */
+export const TILED_MIN_ROWS_FLAG = 'TFJS_SPARSE_TILED_MIN_ROWS';
+env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
 
 const MAX_DISPATCH = 65535;
 
@@ -46,15 +50,20 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
         scalars([M, K, N, KT, NT]));
   }
   const M = transposeX ? x.shape[1] : x.shape[0];
+  const epilogueInputs = [inputs.bias, inputs.preluActivationWeights].filter((t): t is TensorInfo => t != null);
+  const hasBias = inputs.bias != null;
+  const hasPrelu = inputs.preluActivationWeights != null;
+  if (M >= env().getNumber(TILED_MIN_ROWS_FLAG) && Math.ceil(M / TILED_BM) <= MAX_DISPATCH) {
+    const program = new SparseMatMulTiledProgram(M, N, {valueType, transposeX, activation, hasBias, hasPrelu});
+    return backend.runWebGPUProgram(program, [x, header, offsets, values, ...epilogueInputs], 'float32',
+        scalars([M, K, N, KT, NT], [attrs.leakyreluAlpha]));
+  }
   const MT = rowsPerGroup(M);
   const rowGroups = Math.ceil(M / MT);
   const colBlocks = Math.ceil(NT / 4);
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
   const chunkRows = MAX_DISPATCH * MT;
   const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups);
-  const epilogueInputs = [inputs.bias, inputs.preluActivationWeights].filter((t): t is TensorInfo => t != null);
-  const hasBias = inputs.bias != null;
-  const hasPrelu = inputs.preluActivationWeights != null;
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   const config = (groups: number): SkinnyConfig => ({
