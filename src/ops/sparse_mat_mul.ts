@@ -38,8 +38,13 @@ export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: Spar
     K, N, valueType: w.valueType, transposeX: false, transposeW: false, activation,
     leakyreluAlpha: opts.leakyreluAlpha ?? 0.2,
   };
-  // Inside tidy, so tensors made here from TensorLikes are freed even when a check throws.
-  return tidy(() => {
+  // The common case (2-D tensor inputs) makes no intermediate tensors: decode-time calls are µs-scale.
+  const direct = x instanceof Tensor && x.rank === 2 && (opts.bias == null || opts.bias instanceof Tensor) &&
+      (activation !== 'prelu' || opts.preluActivationWeights instanceof Tensor);
+  // Otherwise inside tidy, so tensors made from TensorLikes are freed even when a check throws.
+  return direct ? run() : tidy(run);
+
+  function run(): Tensor {
     const $x = toFloatTensor(x, 'x');
     const rank = $x.rank;
     if (rank < 1 || (transposeX && rank < 2)) {
@@ -63,16 +68,16 @@ export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: Spar
       }
       inputs.preluActivationWeights = alpha;
     }
-    const batch = $x.shape.slice(0, innerAxis);
-    if (transposeX && rank === 2) {
-      attrs.transposeX = true;
-    } else {
-      const perm = [...batch.map((_, i) => i), rank - 1, rank - 2];
-      inputs.x = reshape(transposeX ? transpose($x, perm) : $x, [-1, K]);
+    if (rank === 2) {
+      attrs.transposeX = transposeX;
+      return engine().runKernel(SparseMatMul, inputs, attrs as never) as Tensor;
     }
+    const batch = $x.shape.slice(0, innerAxis);
+    const perm = [...batch.map((_, i) => i), rank - 1, rank - 2];
+    inputs.x = reshape(transposeX ? transpose($x, perm) : $x, [-1, K]);
     const y = engine().runKernel(SparseMatMul, inputs, attrs as never) as Tensor;
     return reshape(y, transposeX ? [...batch, $x.shape[rank - 1], N] : [...batch, N]);
-  });
+  }
 }
 
 function toFloatTensor(v: Tensor | TensorLike, name: string): Tensor {
