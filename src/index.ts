@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import './kernels/register_cpu.js';
+import './kernels/register_wasm.js';
 import './kernels/register_webgpu.js';
 
 export {SparseMatrix} from './ops/sparse_matrix.js';
@@ -14,3 +15,6 @@ export type {SparseMatMulOptions} from './ops/sparse_mat_mul.js';
 export type {EncodedSparseMatrix, ValueType} from './ops/format.js';
 export {FORMAT_NAME, FORMAT_VERSION} from './ops/format.js';
 export type {Activation} from './kernels/kernel_names.js';
+
+export {SparseDense} from './layers/sparse_dense.js';
+export type {SparseDenseArgs} from './layers/sparse_dense.js';
