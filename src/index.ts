@@ -18,3 +18,6 @@ export type {Activation} from './kernels/kernel_names.js';
 
 export {SparseDense} from './layers/sparse_dense.js';
 export type {SparseDenseArgs} from './layers/sparse_dense.js';
+export {sparsifyModel, convertSparseValueType} from './prune/sparsify_model.js';
+export type {AutoSparsity, PruneMethod, SparsifyLayerReport, SparsifyOptions, SparsifyReport} from './prune/sparsify_model.js';
+export type {ModelInputs} from './prune/calibration.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type {Rng} from '../helpers/random';
 
-/** Sets every float32 weight of `model` from `r`: normal, scaled by 1/√fan-in for kernels. */
+/** Sets every float32 weight of `model` from `r`: kernels normal with scale 1/√fan-in, 1-D weights positive. */
 export function setRandomWeights(model: tfl.LayersModel, r: Rng): void {
   for (const layer of model.layers) {
     const ws = layer.getWeights();
@@ -11,8 +11,9 @@ export function setRandomWeights(model: tfl.LayersModel, r: Rng): void {
     const fresh = ws.map((w) => {
       if (w.dtype !== 'float32') return w;
       const fanIn = w.rank >= 2 ? w.shape.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
-      const scale = w.rank >= 2 ? 1 / Math.sqrt(fanIn) : 0.1;
-      return tf.tensor(r.normals(w.size, scale), w.shape, 'float32');
+      if (w.rank >= 2) return tf.tensor(r.normals(w.size, 1 / Math.sqrt(fanIn)), w.shape, 'float32');
+      // Biases, and batch-norm scales and variances (which must be positive): 0.5 to about 0.8.
+      return tf.tensor(r.normals(w.size, 0.1).map((v) => 0.5 + Math.abs(v)), w.shape, 'float32');
     });
     layer.setWeights(fresh);
     fresh.forEach((t, i) => { if (t !== ws[i]) t.dispose(); });
