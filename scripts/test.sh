@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# npm test: runs every test/**/*.spec.ts in Node (cpu, and webgpu on Dawn when it has an adapter) and in
+# headless Chromium through karma (cpu and webgpu), then prints one line "N passed, N failed, N skipped"
+# summed over both runners. Exits non-zero on any failure, if a runner crashes or if one runs no spec.
+# Replay a run's random data with TEST_SEED=<seed> npm test.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export CHROME_BIN="${CHROME_BIN:-/usr/bin/chromium}"
+if [ ! -x "$CHROME_BIN" ]; then
+  echo "Chromium is missing: run apt-get update && apt-get install -y chromium"
+  exit 1
+fi
+
+# Scratch folders (karma-esbuild's entry point, Chromium profiles) stay in the repo, not in /tmp.
+mkdir -p .tmp/results .tmp/xdg
+chmod 700 .tmp/xdg
+export TMPDIR="$PWD/.tmp"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$PWD/.tmp/xdg}"
+rm -f .tmp/results/node.json .tmp/results/karma.json
+
+# Dawn (Node) on Chromium's SwiftShader Vulkan driver.
+if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
+  export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
+fi
+
+export TEST_SEED="${TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
+echo "TEST_SEED=$TEST_SEED (replay with: TEST_SEED=$TEST_SEED npm test)"
+
+start=$SECONDS
+echo "=== Node ==="
+node scripts/run-node-tests.mjs
+node_rc=$?
+echo "=== Chromium (karma) ==="
+node_modules/.bin/karma start karma.conf.cjs
+karma_rc=$?
+
+node - "$node_rc" "$karma_rc" "$((SECONDS - start))" <<'JS'
+const fs = require('fs');
+const [nodeRc, karmaRc, secs] = process.argv.slice(2).map(Number);
+let passed = 0, failed = 0, skipped = 0, bad = false;
+for (const [name, rc] of [['node', nodeRc], ['karma', karmaRc]]) {
+  let r;
+  try {
+    r = JSON.parse(fs.readFileSync(`.tmp/results/${name}.json`, 'utf8'));
+  } catch {
+    console.log(`${name}: crashed (exit ${rc}) before reporting results; counted as 1 failure`);
+    failed += 1;
+    bad = true;
+    continue;
+  }
+  passed += r.passed;
+  failed += r.failed;
+  skipped += r.skipped;
+  if (r.passed + r.failed === 0) {
+    console.log(`${name}: ran no spec`);
+    bad = true;
+  }
+  if (rc !== 0 && r.failed === 0) {
+    console.log(`${name}: exited ${rc} with no failed spec; counted as 1 failure`);
+    failed += 1;
+  }
+}
+console.log(`(both runners: ${secs} s)`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || bad ? 1 : 0);
+JS

@@ -1,0 +1,90 @@
+/**
+ * Runs a describe block once per TF.js backend that is present and has the `SparseMatMul` kernel.
+ *
+ * Whether a backend is present is only known asynchronously (WebGPU needs an adapter), while jasmine
+ * collects describe blocks synchronously. So `describeEachBackend` declares one suite per candidate
+ * backend, named `<name> [backend: <b>]`, and the runner calls `prepareBackends()` once every spec file
+ * is loaded and before jasmine starts: it initialises each candidate and excludes, through jasmine's
+ * spec filter, the suites of backends that are not present or lack the kernel. Excluded specs are
+ * reported as skipped, with the reason printed once.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import './setup';
+
+/** Backends that get a suite even when they are registered after a spec file is loaded. */
+const KNOWN_BACKENDS = ['cpu', 'webgpu'];
+const KERNEL = 'SparseMatMul';
+
+function candidates(): string[] {
+  const names = new Set(KNOWN_BACKENDS);
+  for (const name of Object.keys(tf.engine().registryFactory)) names.add(name);
+  return [...names];
+}
+
+function marker(backend: string): string {
+  return `[backend: ${backend}]`;
+}
+
+/**
+ * Declares `describe('<name> [backend: b]', ...)` for each candidate backend b. Inside, b is the active
+ * backend (set in beforeAll, restored in afterAll).
+ */
+export function describeEachBackend(name: string, body: (backend: string) => void): void {
+  for (const backend of candidates()) {
+    describe(`${name} ${marker(backend)}`, () => {
+      let previous = '';
+      beforeAll(async () => {
+        previous = tf.getBackend();
+        if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
+      });
+      afterAll(async () => {
+        if (previous) await tf.setBackend(previous);
+      });
+      body(backend);
+    });
+  }
+}
+
+/** What `prepareBackends()` found; empty before it ran. */
+export const backendStatus: {available: string[], missing: Record<string, string>} = {available: [], missing: {}};
+
+/**
+ * Initialises every candidate backend, keeps those that work and have the kernel, and installs a spec
+ * filter that excludes the suites of the others. Leaves 'cpu' active. Returns the available backends.
+ */
+export async function prepareBackends(env: jasmine.Env = jasmine.getEnv()): Promise<string[]> {
+  const available: string[] = [];
+  const missing: Record<string, string> = {};
+  for (const backend of candidates()) {
+    if (tf.findBackendFactory(backend) == null) {
+      missing[backend] = 'not registered';
+    } else if (tf.getKernel(KERNEL, backend) == null) {
+      missing[backend] = `no ${KERNEL} kernel registered`;
+    } else {
+      let ok = false;
+      try {
+        ok = await tf.setBackend(backend);
+      } catch (e) {
+        missing[backend] = `failed to initialise: ${(e as Error).message}`;
+        continue;
+      }
+      if (ok) available.push(backend);
+      else missing[backend] = 'failed to initialise (no adapter?)';
+    }
+  }
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+  backendStatus.available = available;
+  backendStatus.missing = missing;
+  const excluded = Object.keys(missing).map(marker);
+  const previousFilter = env.configuration().specFilter;
+  env.configure({
+    specFilter: (spec: jasmine.Spec) => {
+      const name = spec.getFullName();
+      if (excluded.some((m) => name.includes(m))) return false;
+      return previousFilter ? previousFilter(spec) : true;
+    },
+  });
+  const skipped = Object.entries(missing).map(([b, why]) => `${b} (${why})`).join(', ');
+  console.log(`tfjs-sparse tests: backends ${available.join(', ')}${skipped ? `; skipping ${skipped}` : ''}`);
+  return available;
+}
