@@ -19,7 +19,9 @@ function specFiles() {
 /** Counts specs for scripts/test.sh (karma's own summary line is not machine-friendly). */
 function CountsReporter() {
   const counts = {passed: 0, failed: 0, skipped: 0, errors: 0};
+  const durations = [];
   this.onSpecComplete = (browser, result) => {
+    durations.push([result.time || 0, [...result.suite, result.description].join(' ')]);
     if (result.skipped) counts.skipped++;
     else if (result.success) counts.passed++;
     else counts.failed++;
@@ -30,6 +32,11 @@ function CountsReporter() {
   this.onRunComplete = (browsers, results) => {
     if (results.disconnected) counts.errors++;
     if (results.error && counts.errors === 0) counts.errors++;
+    if (process.env.TEST_TIMES) {  // TEST_TIMES=n lists the n slowest specs
+      durations.sort((a, b) => b[0] - a[0]);
+      const top = durations.slice(0, Number(process.env.TEST_TIMES) || 15);
+      process.stdout.write('\n' + top.map(([ms, name]) => `${String(ms).padStart(6)} ms  ${name}`).join('\n') + '\n');
+    }
     const failed = counts.failed + counts.errors;
     fs.mkdirSync(path.dirname(resultFile), {recursive: true});
     fs.writeFileSync(resultFile, JSON.stringify({...counts, failed, total: counts.passed + failed + counts.skipped}));

@@ -17,7 +17,7 @@ mkdir -p .tmp/results .tmp/xdg
 chmod 700 .tmp/xdg
 export TMPDIR="$PWD/.tmp"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$PWD/.tmp/xdg}"
-rm -f .tmp/results/node.json .tmp/results/karma.json
+rm -f .tmp/results/node.json .tmp/results/karma.json .tmp/results/node.log .tmp/results/karma.log
 
 # Dawn (Node) on Chromium's SwiftShader Vulkan driver.
 if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
@@ -27,13 +27,30 @@ fi
 export TEST_SEED="${TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
 echo "TEST_SEED=$TEST_SEED (replay with: TEST_SEED=$TEST_SEED npm test)"
 
+# The two runners run side by side (each mostly keeps one core busy: SwiftShader compiles shaders on
+# one thread), and their logs are printed one after the other. TEST_SERIAL=1 runs them one after the
+# other with live output instead.
 start=$SECONDS
-echo "=== Node ==="
-node scripts/run-node-tests.mjs
-node_rc=$?
-echo "=== Chromium (karma) ==="
-node_modules/.bin/karma start karma.conf.cjs
-karma_rc=$?
+if [ "${TEST_SERIAL:-}" = 1 ]; then
+  echo "=== Node ==="
+  node scripts/run-node-tests.mjs
+  node_rc=$?
+  echo "=== Chromium (karma) ==="
+  node_modules/.bin/karma start karma.conf.cjs
+  karma_rc=$?
+else
+  echo "Running the Node and Chromium runners side by side (TEST_SERIAL=1 for one after the other)..."
+  node scripts/run-node-tests.mjs > .tmp/results/node.log 2>&1 &
+  node_pid=$!
+  node_modules/.bin/karma start karma.conf.cjs > .tmp/results/karma.log 2>&1
+  karma_rc=$?
+  wait "$node_pid"
+  node_rc=$?
+  echo "=== Node ==="
+  cat .tmp/results/node.log
+  echo "=== Chromium (karma) ==="
+  cat .tmp/results/karma.log
+fi
 
 node - "$node_rc" "$karma_rc" "$((SECONDS - start))" <<'JS'
 const fs = require('fs');
@@ -61,7 +78,7 @@ for (const [name, rc] of [['node', nodeRc], ['karma', karmaRc]]) {
     failed += 1;
   }
 }
-console.log(`(both runners: ${secs} s)`);
+console.log(`(${secs} s)`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || bad ? 1 : 0);
 JS
