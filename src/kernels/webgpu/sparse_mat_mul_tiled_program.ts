@@ -63,24 +63,26 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
         return select(pair.x, pair.y, (e & 1u) == 1u);` : 'return bitcast<f32>(v4[e & 3u]);'}
       }
 
-      // Stages tile row kt into buffer buf: 8 elements of x and 8 rows of one W column per thread.
+      // Stages tile row kt into buffer buf. Consecutive invocations take consecutive m (for x) and
+      // consecutive columns (for W), so their workgroup-memory stores never share a bank.
       fn stage(buf : u32, kt : u32, mBase : u32, nBase : u32) {
         let tid = localIndex;
-        for (var j = 0u; j < 8u; j = j + 1u) {
+        for (var j = 0u; j < 2u; j = j + 1u) {
           let idx = tid + 256u * j;
-          ${transposeX ? `let kk = idx / BM;
-          let m = idx % BM;` : `let m = idx / BK;
-          let kk = idx % BK;`}
+          let m = idx % BM;
+          let kq = (idx / BM) * 4u;
           let gm = mBase + m;
-          let gk = kt * BK + kk;
-          var v = 0.0;
-          if (gm < uniforms.M && gk < uniforms.K) {
-            v = x[${transposeX ? 'gk * uniforms.M + gm' : 'gm * uniforms.K + gk'}];
+          for (var i = 0u; i < 4u; i = i + 1u) {
+            let gk = kt * BK + kq + i;
+            var v = 0.0;
+            if (gm < uniforms.M && gk < uniforms.K) {
+              v = x[${transposeX ? 'gk * uniforms.M + gm' : 'gm * uniforms.K + gk'}];
+            }
+            xs[buf * BK + kq + i][m / 4u][m % 4u] = v;
           }
-          xs[buf * BK + kk][m / 4u][m % 4u] = v;
         }
-        let c = tid / 4u;
-        let r0 = (tid % 4u) * 8u;
+        let c = tid % BN;
+        let r0 = (tid / BN) * 8u;
         let nt = (nBase + c) / 32u;
         let cc = (nBase + c) % 32u;
         var w = 0u;

@@ -3,7 +3,7 @@ import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
-import {SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SKINNY_MAX_ROWS, SkinnyConfig, skinnyWarps, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTiledProgram, TILED_BM} from './sparse_mat_mul_tiled_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
@@ -29,11 +29,15 @@ function rowsPerGroup(M: number): number {
   return SKINNY_MAX_ROWS;
 }
 
-/** Splits K so that the dispatch has about TARGET_WORKGROUPS workgroups; each split is whole slices. */
-export function planSplits(KT: number, otherWorkgroups: number): {splits: number, tileRowsPerSplit: number} {
+/**
+ * Splits K so that the dispatch has about TARGET_WORKGROUPS workgroups, while the partial sums written and
+ * read back stay under a tenth of the weight's bytes.
+ */
+export function planSplits(KT: number, otherWorkgroups: number, partialBytes: number, weightBytes: number): {splits: number, tileRowsPerSplit: number} {
   const target = env().getNumber(TARGET_WORKGROUPS_FLAG);
-  const want = Math.max(1, Math.min(Math.ceil(target / otherWorkgroups), Math.ceil(KT / SKINNY_SLICES)));
-  const tileRowsPerSplit = Math.ceil(Math.ceil(KT / want) / SKINNY_SLICES) * SKINNY_SLICES;
+  const byTraffic = Math.max(1, Math.floor(0.1 * weightBytes / (2 * partialBytes)));
+  const want = Math.max(1, Math.min(Math.ceil(target / otherWorkgroups), KT, byTraffic));
+  const tileRowsPerSplit = Math.ceil(KT / want);
   return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
 }
 
@@ -60,14 +64,14 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   }
   const MT = rowsPerGroup(M);
   const rowGroups = Math.ceil(M / MT);
-  const colBlocks = Math.ceil(NT / 4);
+  const colBlocks = Math.ceil(NT / skinnyWarps(valueType));
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
   const chunkRows = MAX_DISPATCH * MT;
-  const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups);
+  const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups, 4 * M * N, 4 * (header.shape[0] + values.shape[0]));
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   const config = (groups: number): SkinnyConfig => ({
-    rowsPerGroup: MT, splits, tileRowsPerSplit, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
+    rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
   });
   if (splits === 1) {
     let out: TensorInfo | undefined;
