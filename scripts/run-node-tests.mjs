@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, '.test-build', 'node');
 const resultFile = join(root, '.tmp', 'results', 'node.json');
 
-// Every test/**/*.spec.ts (the same list as karma.conf.cjs), filtered by $TEST_FILTER (a regex).
+// Every test/**/*.spec.ts (the same list as karma.conf.js), filtered by $TEST_FILTER (a regex).
 function specFiles() {
   const filter = process.env.TEST_FILTER ? new RegExp(process.env.TEST_FILTER) : null;
   return readdirSync(join(root, 'test'), {recursive: true})

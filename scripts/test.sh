@@ -36,13 +36,13 @@ if [ "${TEST_SERIAL:-}" = 1 ]; then
   node scripts/run-node-tests.mjs
   node_rc=$?
   echo "=== Chromium (karma) ==="
-  node_modules/.bin/karma start karma.conf.cjs
+  node_modules/.bin/karma start karma.conf.js
   karma_rc=$?
 else
   echo "Running the Node and Chromium runners side by side (TEST_SERIAL=1 for one after the other)..."
   node scripts/run-node-tests.mjs > .tmp/results/node.log 2>&1 &
   node_pid=$!
-  node_modules/.bin/karma start karma.conf.cjs > .tmp/results/karma.log 2>&1
+  node_modules/.bin/karma start karma.conf.js > .tmp/results/karma.log 2>&1
   karma_rc=$?
   wait "$node_pid"
   node_rc=$?

@@ -1,9 +1,13 @@
 // Karma in headless Chromium: every test/**/*.spec.ts, bundled by karma-esbuild into one bundle.
-// It is .cjs because package.json says "type": "module" and karma loads its config with require().
+// An ES module (package.json says "type": "module"): karma 6 loads it with require(), which takes ES
+// modules from Node 20.19 on.
 // scripts/test.sh runs it (with CHROME_BIN, TMPDIR=.tmp and TEST_SEED set); run only one karma at a
 // time: karma-chrome-launcher always uses --remote-debugging-port=9222.
-const fs = require('fs');
-const path = require('path');
+import fs from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const __dirname = path.dirname(fileURLToPath(import.meta.url));
 
 const resultFile = path.join(__dirname, '.tmp', 'results', 'karma.json');
 
@@ -44,7 +48,7 @@ function CountsReporter() {
   };
 }
 
-module.exports = function(config) {
+export default function(config) {
   config.set({
     basePath: __dirname,
     frameworks: ['jasmine'],
@@ -102,4 +106,4 @@ module.exports = function(config) {
     logLevel: config.LOG_WARN,
     colors: process.stdout.isTTY === true,
   });
-};
+}
