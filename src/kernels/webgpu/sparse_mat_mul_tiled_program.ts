@@ -15,6 +15,8 @@ export const TILED_BM = 64;
 export const TILED_BN = 64;
 
 export interface TiledConfig {
+  /** 1: x staged along k, W expanded 4 threads per column; 2: both staged so that stores never share a bank. */
+  version: 1 | 2;
   valueType: ValueType;
   transposeX: boolean;
   activation: Activation;
@@ -40,11 +42,11 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
     if (cfg.hasBias) this.variableNames.push('bias');
     if (cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
     while (this.variableComponents.length < this.variableNames.length) this.variableComponents.push(1);
-    this.shaderKey = `sparseTiled_${cfg.valueType}_${cfg.transposeX}_${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}`;
+    this.shaderKey = `sparseTiled${cfg.version}_${cfg.valueType}_${cfg.transposeX}_${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}`;
   }
 
   getUserCode(): string {
-    const {valueType, transposeX} = this.cfg;
+    const {valueType, transposeX, version} = this.cfg;
     const f16 = valueType === 'float16';
     return `
       ${epilogueWgsl(this.cfg.activation, this.cfg.hasBias)}
@@ -67,6 +69,21 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
       // consecutive columns (for W), so their workgroup-memory stores never share a bank.
       fn stage(buf : u32, kt : u32, mBase : u32, nBase : u32) {
         let tid = localIndex;
+${version === 1 ? `
+        for (var j = 0u; j < 8u; j = j + 1u) {
+          let idx = tid + 256u * j;
+          ${transposeX ? `let kk = idx / BM;
+          let m = idx % BM;` : `let m = idx / BK;
+          let kk = idx % BK;`}
+          let gm = mBase + m;
+          let gk = kt * BK + kk;
+          var v = 0.0;
+          if (gm < uniforms.M && gk < uniforms.K) {
+            v = x[${transposeX ? 'gk * uniforms.M + gm' : 'gm * uniforms.K + gk'}];
+          }
+          xs[buf * BK + kk][m / 4u][m % 4u] = v;
+        }
+` : `
         for (var j = 0u; j < 2u; j = j + 1u) {
           let idx = tid + 256u * j;
           let m = idx % BM;
@@ -81,8 +98,10 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
             xs[buf * BK + kq + i][m / 4u][m % 4u] = v;
           }
         }
-        let c = tid % BN;
-        let r0 = (tid / BN) * 8u;
+`}
+        ${version === 1 ? `let c = tid / 4u;
+        let r0 = (tid % 4u) * 8u;` : `let c = tid % BN;
+        let r0 = (tid / BN) * 8u;`}
         let nt = (nBase + c) / 32u;
         let cc = (nBase + c) % 32u;
         var w = 0u;

@@ -3,7 +3,7 @@ import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
-import {SKINNY_MAX_ROWS, SkinnyConfig, skinnyWarps, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SKINNY_MAX_ROWS, SKINNY_SLICES, skinnyColumns, SkinnyConfig, SkinnyVersion, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTiledProgram, TILED_BM} from './sparse_mat_mul_tiled_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
@@ -11,6 +11,12 @@ import {SplitKReduceProgram} from './split_k_reduce_program.js';
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 1024);
+/** Which skinny program version runs (bench/NOTES.md). */
+export const SKINNY_VERSION_FLAG = 'TFJS_SPARSE_SKINNY_VERSION';
+env().registerFlag(SKINNY_VERSION_FLAG, () => 4);
+/** Which tiled program version runs (bench/NOTES.md). */
+export const TILED_VERSION_FLAG = 'TFJS_SPARSE_TILED_VERSION';
+env().registerFlag(TILED_VERSION_FLAG, () => 1);
 /** From this many rows of x on, the tiled program runs instead of the skinny one. */
 export const TILED_MIN_ROWS_FLAG = 'TFJS_SPARSE_TILED_MIN_ROWS';
 env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
@@ -37,7 +43,8 @@ export function planSplits(KT: number, otherWorkgroups: number, partialBytes: nu
   const target = env().getNumber(TARGET_WORKGROUPS_FLAG);
   const byTraffic = Math.max(1, Math.floor(0.1 * weightBytes / (2 * partialBytes)));
   const want = Math.max(1, Math.min(Math.ceil(target / otherWorkgroups), KT, byTraffic));
-  const tileRowsPerSplit = Math.ceil(KT / want);
+  // Whole slices per split, so every slice of a workgroup has the same number of tiles.
+  const tileRowsPerSplit = Math.ceil(Math.ceil(KT / want) / SKINNY_SLICES) * SKINNY_SLICES;
   return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
 }
 
@@ -58,31 +65,32 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const hasBias = inputs.bias != null;
   const hasPrelu = inputs.preluActivationWeights != null;
   if (M >= env().getNumber(TILED_MIN_ROWS_FLAG) && Math.ceil(M / TILED_BM) <= MAX_DISPATCH) {
-    const program = new SparseMatMulTiledProgram(M, N, {valueType, transposeX, activation, hasBias, hasPrelu});
+    const program = new SparseMatMulTiledProgram(M, N, {version: env().getNumber(TILED_VERSION_FLAG) as 1 | 2, valueType, transposeX, activation, hasBias, hasPrelu});
     return backend.runWebGPUProgram(program, [x, header, offsets, values, ...epilogueInputs], 'float32',
         scalars([M, K, N, KT, NT], [attrs.leakyreluAlpha]));
   }
   const MT = rowsPerGroup(M);
   const rowGroups = Math.ceil(M / MT);
-  const colBlocks = Math.ceil(NT / skinnyWarps(valueType));
+  const version = env().getNumber(SKINNY_VERSION_FLAG) as SkinnyVersion;
+  const colBlocks = Math.ceil(N / skinnyColumns(version));
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
   const chunkRows = MAX_DISPATCH * MT;
   const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups, 4 * M * N, 4 * (header.shape[0] + values.shape[0]));
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   const config = (groups: number): SkinnyConfig => ({
-    rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
+    version, rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
   });
   if (splits === 1) {
     let out: TensorInfo | undefined;
     for (let m0 = 0; m0 < M; m0 += chunkRows) {
-      const program = new SparseMatMulSkinnyProgram(M, N, NT, config(Math.ceil(Math.min(chunkRows, M - m0) / MT)));
+      const program = new SparseMatMulSkinnyProgram(M, N, config(Math.ceil(Math.min(chunkRows, M - m0) / MT)));
       out = backend.runWebGPUProgram(program, [...encoded, ...epilogueInputs], 'float32', uniforms(m0), out);
     }
     return out!;
   }
   const partials = backend.runWebGPUProgram(
-      new SparseMatMulSkinnyProgram(M, N, NT, config(rowGroups)), encoded, 'float32', uniforms(0));
+      new SparseMatMulSkinnyProgram(M, N, config(rowGroups)), encoded, 'float32', uniforms(0));
   const reduce = new SplitKReduceProgram(M, N, activation, hasBias, hasPrelu);
   const out = backend.runWebGPUProgram(reduce, [partials, ...epilogueInputs], 'float32', scalars([splits, M * N, N], [attrs.leakyreluAlpha]));
   backend.disposeData(partials.dataId);
