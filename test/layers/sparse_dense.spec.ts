@@ -184,10 +184,9 @@ describeEachBackend('SparseDense', () => {
     const x = tf.tensor2d(r.normals(7 * K), [7, K]);
     const weights = tf.tensor2d(r.normals(7 * N), [7, N]);
     layer.build([null, K]);
-    const valuesVar = layer.trainableWeights.find((w) => w.originalName.endsWith('values'))!;
-    const {grads} = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, weights)) as tf.Scalar,
-        [valuesVar.read() as tf.Variable]);
-    const dValues = await grads[valuesVar.read().name].data();
+    const valuesVar = layer.trainableWeights.find((w) => w.originalName.endsWith('values'))!.read() as tf.Variable;
+    const {grads} = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, weights)) as tf.Scalar, [valuesVar]);
+    const dValues = await grads[valuesVar.name].data();
     // Reference: dL/dW of the dense equivalent, read at each stored position.
     const w = tf.variable(m.toDense());
     const b = tf.tensor1d((await layer.getBias())!);

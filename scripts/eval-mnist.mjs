@@ -1,0 +1,31 @@
+// npm run eval:mnist -- [options]: bundles scripts/mnist/eval.ts with esbuild and runs it in this process
+// (options are documented there). Output: a markdown table on stdout and .tmp/mnist/results.json.
+import {mkdirSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath, pathToFileURL} from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outfile = join(root, '.tmp', 'mnist', 'eval.mjs');
+mkdirSync(dirname(outfile), {recursive: true});
+await esbuild.build({
+  entryPoints: [join(root, 'scripts', 'mnist', 'eval.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  external: ['webgpu'],
+  // tfjs-backend-wasm's Emscripten loader expects CommonJS globals in Node.
+  banner: {js: [
+    `import {createRequire as __cr} from 'node:module';`,
+    `import {fileURLToPath as __fu} from 'node:url';`,
+    `import {dirname as __dn} from 'node:path';`,
+    `const require = __cr(import.meta.url);`,
+    `const __filename = __fu(import.meta.url);`,
+    `const __dirname = __dn(__filename);`,
+  ].join(' ')},
+  outfile,
+  logLevel: 'warning',
+});
+await import(pathToFileURL(outfile).href);
