@@ -226,7 +226,7 @@ describeEachBackend('sparsifyModel', () => {
     setRandomWeights(dense, r);
     const x = tf.tensor2d(r.normals(16 * 20), [16, 20]);
     await expectNoLeak(async () => {
-      const {model} = await sparsifyModel(dense, {sparsity: {auto: 0.5}, method: 'wanda', calibration: x, minWeights: 0, batchSize: 5});
+      const {model} = await sparsifyModel(dense, {sparsity: {auto: 0.5, levels: [0.5, 0.8]}, method: 'wanda', calibration: x, minWeights: 0, batchSize: 10});
       const y = model.predict(x) as tf.Tensor;
       y.dispose();
       const half = await convertSparseValueType(model, 'float32');
