@@ -3,20 +3,17 @@ import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
-import {SKINNY_MAX_ROWS, SKINNY_SLICES, skinnyColumns, SkinnyConfig, SkinnyVersion, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTiledProgram, TILED_BM} from './sparse_mat_mul_tiled_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
 
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
-env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 1024);
-/** Which skinny program version runs (bench/NOTES.md). */
-export const SKINNY_VERSION_FLAG = 'TFJS_SPARSE_SKINNY_VERSION';
-env().registerFlag(SKINNY_VERSION_FLAG, () => 4);
+env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 2048);
 /** Which tiled program version runs (bench/NOTES.md). */
 export const TILED_VERSION_FLAG = 'TFJS_SPARSE_TILED_VERSION';
-env().registerFlag(TILED_VERSION_FLAG, () => 1);
+env().registerFlag(TILED_VERSION_FLAG, () => 3);
 /** From this many rows of x on, the tiled program runs instead of the skinny one. */
 export const TILED_MIN_ROWS_FLAG = 'TFJS_SPARSE_TILED_MIN_ROWS';
 env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
@@ -65,21 +62,20 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const hasBias = inputs.bias != null;
   const hasPrelu = inputs.preluActivationWeights != null;
   if (M >= env().getNumber(TILED_MIN_ROWS_FLAG) && Math.ceil(M / TILED_BM) <= MAX_DISPATCH) {
-    const program = new SparseMatMulTiledProgram(M, N, {version: env().getNumber(TILED_VERSION_FLAG) as 1 | 2, valueType, transposeX, activation, hasBias, hasPrelu});
+    const program = new SparseMatMulTiledProgram(M, N, {version: env().getNumber(TILED_VERSION_FLAG) as 1 | 3, valueType, transposeX, activation, hasBias, hasPrelu});
     return backend.runWebGPUProgram(program, [x, header, offsets, values, ...epilogueInputs], 'float32',
         scalars([M, K, N, KT, NT], [attrs.leakyreluAlpha]));
   }
   const MT = rowsPerGroup(M);
   const rowGroups = Math.ceil(M / MT);
-  const version = env().getNumber(SKINNY_VERSION_FLAG) as SkinnyVersion;
-  const colBlocks = Math.ceil(N / skinnyColumns(version));
+  const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
   const chunkRows = MAX_DISPATCH * MT;
   const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups, 4 * M * N, 4 * (header.shape[0] + values.shape[0]));
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   const config = (groups: number): SkinnyConfig => ({
-    version, rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
+    rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
   });
   if (splits === 1) {
     let out: TensorInfo | undefined;
