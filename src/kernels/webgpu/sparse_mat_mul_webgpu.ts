@@ -1,23 +1,19 @@
-/** The webgpu SparseMatMul kernel: picks the LSCD program for the shape and runs it through TF.js. */
+/**
+ * The webgpu SparseMatMul kernel: the skinny LSCD program for every M (a tiled program that expanded W
+ * tiles in workgroup memory measured slower at every M: bench/NOTES.md), split over K when N and M
+ * alone cannot fill the GPU.
+ */
 import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
 import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
-import {SparseMatMulTiledProgram, TILED_BM} from './sparse_mat_mul_tiled_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
 
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 2048);
-/** Which tiled program version runs (bench/NOTES.md). */
-export const TILED_VERSION_FLAG = 'TFJS_SPARSE_TILED_VERSION';
-env().registerFlag(TILED_VERSION_FLAG, () => 3);
-/** From this many rows of x on, the tiled program runs instead of the skinny one. */
-export const TILED_MIN_ROWS_FLAG = 'TFJS_SPARSE_TILED_MIN_ROWS';
-env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
-
 const MAX_DISPATCH = 65535;
 
 type Uniform = {type: 'uint32' | 'float32', data: number[]};
@@ -61,11 +57,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const epilogueInputs = [inputs.bias, inputs.preluActivationWeights].filter((t): t is TensorInfo => t != null);
   const hasBias = inputs.bias != null;
   const hasPrelu = inputs.preluActivationWeights != null;
-  if (M >= env().getNumber(TILED_MIN_ROWS_FLAG) && Math.ceil(M / TILED_BM) <= MAX_DISPATCH) {
-    const program = new SparseMatMulTiledProgram(M, N, {version: env().getNumber(TILED_VERSION_FLAG) as 1 | 3, valueType, transposeX, activation, hasBias, hasPrelu});
-    return backend.runWebGPUProgram(program, [x, header, offsets, values, ...epilogueInputs], 'float32',
-        scalars([M, K, N, KT, NT], [attrs.leakyreluAlpha]));
-  }
+  // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
   const MT = rowsPerGroup(M);
   const rowGroups = Math.ceil(M / MT);
   const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
