@@ -107,6 +107,9 @@ describe('SparseMatrix.fromCOO', () => {
   it('applies the f16 range check to the values it stores', () => {
     expect(() => SparseMatrix.fromCOO([[0, 0], [1, 1]], [1e5, 2], [2, 2]))
         .toThrowError(/1 value\(s\) exceed the float16 range \(largest magnitude 100000/);
+    // Beyond f32's range too: still named, not turned into Infinity on the way.
+    expect(() => SparseMatrix.fromCOO([[0, 0]], [-1e40], [2, 2]))
+        .toThrowError(/1 value\(s\) exceed the float16 range \(largest magnitude 1e\+40/);
     const m = SparseMatrix.fromCOO([[0, 0], [1, 1]], [1e5, 2], [2, 2], {valueType: 'float32'});
     expect(m.nnz).toBe(2);
     m.dispose();

@@ -41,12 +41,12 @@ function checkF16Range(values: ArrayLike<number>): void {
 }
 
 /**
- * Fills group prefixes and offsets from the bitmaps already in `header`, then allocates the values and
- * lets `fill` write each tile's values through `put(element, value)`.
+ * Fills group prefixes and offsets from the bitmaps already in `header`, lets `gather` write every tile's
+ * values as f32 in storage order, then packs them as the value type asks.
  */
 function finish(
     grid: TileGrid, valueType: ValueType, header: Int32Array,
-    fill: (put: (e: number, v: number) => void, offsets: Int32Array) => void): EncodedSparseMatrix {
+    gather: (out: Float32Array, offsets: Int32Array) => void): EncodedSparseMatrix {
   const align = valueAlign(valueType);
   const offsets = new Int32Array(grid.tiles + 1);
   let total = 0;
@@ -63,13 +63,16 @@ function finish(
     if (total > 0x7fffffff) throw new Error('SparseMatrix: more than 2^31 - 1 stored values');
   }
   offsets[grid.tiles] = total;
-  const values = new Int32Array(valueWords(total, valueType));
+  const floats = new Float32Array(total);
+  gather(floats, offsets);
+  let values: Int32Array;
   if (valueType === 'float16') {
+    checkF16Range(floats);
+    values = new Int32Array(valueWords(total, valueType));
     const halves = new Uint16Array(values.buffer);
-    fill((e, v) => { halves[e] = f32ToF16Bits(v); }, offsets);
+    for (let i = 0; i < total; i++) halves[i] = f32ToF16Bits(floats[i]);
   } else {
-    const floats = new Float32Array(values.buffer);
-    fill((e, v) => { floats[e] = v; }, offsets);
+    values = new Int32Array(floats.buffer);
   }
   return {
     format: FORMAT_NAME, version: FORMAT_VERSION, shape: [grid.K, grid.N], valueType, header, offsets,
@@ -86,7 +89,6 @@ export function encodeDense(dense: Float32Array, shape: [number, number], valueT
   if (dense.length !== K * N) {
     throw new Error(`SparseMatrix.fromDense: ${dense.length} values do not fill shape [${K}, ${N}] (${K * N})`);
   }
-  if (valueType === 'float16') checkF16Range(dense);
   const grid = tileGrid(K, N);
   const header = new Int32Array(grid.tiles * HEADER_WORDS);
   for (let k = 0; k < K; k++) {
@@ -101,7 +103,7 @@ export function encodeDense(dense: Float32Array, shape: [number, number], valueT
       tileBase += grid.KT * HEADER_WORDS;
     }
   }
-  return finish(grid, valueType, header, (put, offsets) => {
+  return finish(grid, valueType, header, (out, offsets) => {
     for (let nt = 0; nt < grid.NT; nt++) {
       for (let kt = 0; kt < grid.KT; kt++) {
         const t = nt * grid.KT + kt;
@@ -112,7 +114,7 @@ export function encodeDense(dense: Float32Array, shape: [number, number], valueT
           while (w !== 0) {
             const r = 31 - Math.clz32(w & -w);
             w &= w - 1;
-            put(e++, dense[(kt * TILE_K + r) * N + col]);
+            out[e++] = dense[(kt * TILE_K + r) * N + col];
           }
         }
       }
@@ -151,6 +153,7 @@ export function encodeCOO(
     }
   }
   const kept = order.filter((i) => values[i] !== 0);
+  // Checked before the f32 gather, where a number beyond f32's range would turn into Infinity.
   if (valueType === 'float16') checkF16Range(kept.map((i) => values[i]));
   const header = new Int32Array(grid.tiles * HEADER_WORDS);
   for (const i of kept) {
@@ -158,7 +161,7 @@ export function encodeCOO(
     const r = key % TILE_K;
     header[Math.floor(key / (TILE_K * TILE_N)) * HEADER_WORDS + Math.floor(key / TILE_K) % TILE_N] |= 1 << r;
   }
-  return finish(grid, valueType, header, (put, offsets) => {
+  return finish(grid, valueType, header, (out, offsets) => {
     let t = -1, e = 0;
     for (const i of kept) {
       const tile = Math.floor(keys[i] / (TILE_K * TILE_N));
@@ -166,7 +169,7 @@ export function encodeCOO(
         t = tile;
         e = offsets[t];
       }
-      put(e++, values[i]);
+      out[e++] = values[i];
     }
   });
 }
