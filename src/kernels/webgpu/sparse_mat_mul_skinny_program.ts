@@ -22,11 +22,7 @@ export const SKINNY_SLICES = SLICES;
 /** Output columns one workgroup covers. */
 export const SKINNY_COLUMNS = LANES;
 
-/** How a lane reads its values: one 4-byte word per pair, or 16 bytes at a time into a register. */
-export type SkinnyValueReads = 'word' | 'vec4';
-
 export interface SkinnyConfig {
-  valueReads: SkinnyValueReads;
   /** x rows per workgroup: 1, 2, 4, 8 or 16. */
   rowsPerGroup: number;
   /** K splits; with more than one, the output is [splits, M, N] partial sums, reduced by a second pass. */
@@ -57,11 +53,11 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     const fused = cfg.splits === 1;
     this.outputShape = fused ? [M, N] : [cfg.splits, M, N];
     this.dispatch = [Math.ceil(N / SKINNY_COLUMNS), cfg.splits, cfg.rowGroups];
-    this.variableComponents = [1, 1, 1, cfg.valueReads === 'vec4' ? 4 : 1];
+    this.variableComponents = [1, 1, 1, 1];
     if (fused && cfg.hasBias) this.variableNames.push('bias');
     if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
     while (this.variableComponents.length < this.variableNames.length) this.variableComponents.push(1);
-    this.shaderKey = `sparseSkinny_${cfg.valueReads}_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
+    this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
         (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}` : 'partial');
   }
 
@@ -70,23 +66,10 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     const fused = this.cfg.splits === 1;
     const rows = Array.from({length: MT}, (_, m) => m);
     const f16 = valueType === 'float16';
-    const perWord = f16 ? 2 : 1;
-    const fetch = this.cfg.valueReads === 'word' ? `
-      // A value pair (f16) or one value (f32) per 4-byte read.
+    // A value pair (f16) or one value (f32) per 4-byte read.
+    const fetch = `
       fn fetch(e : u32) -> u32 {
-        return bitcast<u32>(values[e / ${perWord}u]);
-      }` : `
-      // The lane's values are contiguous: keep the current 16 bytes in a register, pick a word by select.
-      var<private> cur : vec4<u32>;
-      var<private> curIdx : u32;
-      fn fetch(e : u32) -> u32 {
-        let q = e / ${perWord * 4}u;
-        if (q != curIdx) {
-          curIdx = q;
-          cur = bitcast<vec4<u32>>(values[q]);
-        }
-        let i = (e / ${perWord}u) & 3u;
-        return select(select(cur.x, cur.y, i == 1u), select(cur.z, cur.w, i == 3u), i >= 2u);
+        return bitcast<u32>(values[e / ${f16 ? 2 : 1}u]);
       }`;
     const decode = f16 ? `let pair = unpack2x16float(fetch(e));
             let v = select(pair.x, pair.y, (e & 1u) == 1u);` : 'let v = bitcast<f32>(fetch(e));';
@@ -102,8 +85,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
           }`;
     const tileBody = `
             let h = t * 36u;
-            let g = lane / 4u;${this.cfg.valueReads === 'vec4' ? `
-            curIdx = 0xffffffffu;` : ''}
+            let g = lane / 4u;
             let prefixes = u32(header[h + 32u + g / 2u]);
             var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
             for (var c = g * 4u; c < lane; c = c + 1u) { e = e + countOneBits(u32(header[h + c])); }

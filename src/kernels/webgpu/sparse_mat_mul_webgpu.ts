@@ -7,16 +7,13 @@ import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
-import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SkinnyValueReads, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
 
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 2048);
-/** How the skinny program reads values: 'word' or 'vec4' (bench/NOTES.md). */
-export const VALUE_READS_FLAG = 'TFJS_SPARSE_VALUE_READS';
-env().registerFlag(VALUE_READS_FLAG, () => 'vec4');
 const MAX_DISPATCH = 65535;
 
 type Uniform = {type: 'uint32' | 'float32', data: number[]};
@@ -70,7 +67,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   const config = (groups: number): SkinnyConfig => ({
-    valueReads: env().get(VALUE_READS_FLAG) as SkinnyValueReads, rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
+    rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
   });
   if (splits === 1) {
     let out: TensorInfo | undefined;
