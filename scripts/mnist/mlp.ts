@@ -26,10 +26,10 @@ export function tensors(set: MnistSet, n = set.count): {x: tf.Tensor2D, y: tf.Te
 
 /** Trains with a fresh Adam and categorical cross-entropy, then frees the optimizer's state. */
 export async function train(
-    model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, opts: {epochs: number, learningRate: number, batchSize?: number}): Promise<void> {
+    model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, opts: {epochs: number, learningRate: number, batchSize?: number, shuffle?: boolean}): Promise<void> {
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({optimizer, loss: 'categoricalCrossentropy'});
-  await model.fit(x, y, {epochs: opts.epochs, batchSize: opts.batchSize ?? 128, shuffle: true, verbose: 0});
+  await model.fit(x, y, {epochs: opts.epochs, batchSize: opts.batchSize ?? 128, shuffle: opts.shuffle ?? true, verbose: 0});
   // The model does not own an optimizer passed as an object: free its moment estimates here.
   optimizer.dispose();
 }

@@ -36,7 +36,7 @@ describe('MNIST subset (784-128-128-10, cpu)', () => {
     const {x, y} = tensors(trainSet);
     const before = tf.memory().numTensors;
     const dense = makeMlp([128, 128]);
-    await train(dense, x, y, {epochs: 3, learningRate: 2e-3});
+    await train(dense, x, y, {epochs: 3, learningRate: 2e-3, shuffle: false});
     const denseAcc = await accuracy(dense, testSet);
 
     const calibration = tf.tensor2d(trainSet.images.subarray(0, 512 * 784), [512, 784]);
@@ -45,7 +45,7 @@ describe('MNIST subset (784-128-128-10, cpu)', () => {
     const trainable = await sparsifyModel(dense, {sparsity: SPARSITY, method: 'wanda', calibration, valueType: 'float32'});
     const wandaAcc = await accuracy(trainable.model, testSet);
     const bitmaps = await Promise.all(['hidden1', 'hidden2'].map(async (n) => (await (trainable.model.getLayer(n) as SparseDense).getEncoded()).header));
-    await train(trainable.model, x, y, {epochs: 1, learningRate: 1e-3, batchSize: 32});
+    await train(trainable.model, x, y, {epochs: 1, learningRate: 1e-3, batchSize: 32, shuffle: false});
     const tuned = await convertSparseValueType(trainable.model, 'float16');
     const tunedAcc = await accuracy(tuned, testSet);
     console.log(`MNIST subset: dense ${denseAcc}, at ${SPARSITY}: magnitude ${magnitudeAcc}, wanda ${wandaAcc}, wanda + 1 epoch ${tunedAcc}`);
