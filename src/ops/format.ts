@@ -76,3 +76,28 @@ export function groupPrefix(header: Int32Array, t: number, g: number): number {
   const word = header[t * HEADER_WORDS + PREFIX_WORD + (g >> 1)];
   return (g & 1) ? (word >>> 16) : (word & 0xffff);
 }
+
+/**
+ * Calls `visit(k, n, e)` for every stored entry in storage order (tile, column, row): its row, its column
+ * and its element index in the values.
+ */
+export function forEachPosition(
+    shape: [number, number], header: Int32Array, offsets: Int32Array,
+    visit: (k: number, n: number, e: number) => void): void {
+  const grid = tileGrid(shape[0], shape[1]);
+  for (let nt = 0; nt < grid.NT; nt++) {
+    for (let kt = 0; kt < grid.KT; kt++) {
+      const t = nt * grid.KT + kt;
+      let e = offsets[t];
+      for (let c = 0; c < TILE_N; c++) {
+        let w = header[t * HEADER_WORDS + c];
+        const n = nt * TILE_N + c;
+        while (w !== 0) {
+          const r = 31 - Math.clz32(w & -w);
+          w &= w - 1;
+          visit(kt * TILE_K + r, n, e++);
+        }
+      }
+    }
+  }
+}
