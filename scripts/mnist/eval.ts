@@ -6,6 +6,10 @@
  *
  *   npm run eval:mnist -- [--epochs 3] [--ft-lr 5e-4] [--calibration 2048] [--min-weights 16384]
  *                         [--sparsities 0.5,0.7,0.9] [--retrain] [--train-examples 60000] [--test-examples 10000]
+ *                         [--auto]
+ *
+ * --auto adds, for each sparsity s, wanda with `sparsity: {auto: s}` (a budget of s of all eligible
+ * weights, spent where the calibration data say it costs least), one shot and fine-tuned.
  *
  * The trained dense model is cached in .tmp/mnist/dense (pass --retrain to train again). Prints a
  * markdown table and writes .tmp/mnist/results.json.
@@ -36,6 +40,7 @@ const calibrationSize = Number(arg('calibration', '2048'));
 const minWeights = Number(arg('min-weights', '16384'));
 const sparsities = arg('sparsities', '0.5,0.7,0.9').split(',').map(Number);
 const retrain = proc.argv.includes('--retrain');
+const withAuto = proc.argv.includes('--auto');
 const trainExamples = Number(arg('train-examples', '60000'));
 const testExamples = Number(arg('test-examples', '10000'));
 const outDir = path.join(proc.cwd(), '.tmp', 'mnist');
@@ -121,6 +126,22 @@ for (const s of sparsities) {
   // Same bitmap, value type and bytes as the wanda row: fine-tuning changes only the values.
   row(s, 'wanda + 1 epoch fine-tuning', await accuracy(tuned, testSet), {...wanda.report, outputDeviation: null}, started);
   tuned.dispose();
+
+  if (withAuto) {
+    started = performance.now();
+    const auto = await sparsifyModel(dense, {sparsity: {auto: s}, method: 'wanda', minWeights, calibration});
+    const perLayer = auto.report.layers.map((l) => `${l.name} ${(100 * l.sparsity).toFixed(1)}%`).join(', ');
+    row(s, `wanda, auto budget (${perLayer})`, await accuracy(auto.model, testSet), auto.report, started);
+    auto.model.dispose();
+    // The same allocation and mask (both are deterministic), with float32 values to fine-tune.
+    started = performance.now();
+    const trainableAuto = await sparsifyModel(dense, {sparsity: {auto: s}, method: 'wanda', minWeights, calibration, valueType: 'float32'});
+    await train(trainableAuto.model, trainX, trainY, {epochs: 1, learningRate: ftLearningRate});
+    const autoTuned = await convertSparseValueType(trainableAuto.model, 'float16');
+    trainableAuto.model.dispose();
+    row(s, 'wanda, auto budget + 1 epoch fine-tuning', await accuracy(autoTuned, testSet), {...auto.report, outputDeviation: null}, started);
+    autoTuned.dispose();
+  }
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;

@@ -297,8 +297,9 @@ async function makeReport(
 
 /**
  * Auto sparsity: measures, for each layer alone, the model's output deviation at each level, then
- * raises the layer whose next level costs the least deviation per dropped weight until the budget is
- * spent. Returns each layer's sparsity (0: stays dense).
+ * raises the layer whose next level costs the least deviation per dropped weight (counting only weights
+ * up to the budget) until the budget is spent. It may overshoot by part of one step. Returns each
+ * layer's sparsity (0: stays dense).
  */
 async function allocate(
     model: LayersModel, names: string[], dense: Map<string, {kernel: Float32Array}>,
@@ -341,7 +342,10 @@ async function allocate(
       const i = level.get(name)!;
       if (i + 1 >= levels.length) continue;
       const s0 = i < 0 ? 0 : levels[i], d0 = i < 0 ? 0 : cost.get(name)![i];
-      const c = Math.max(0, cost.get(name)![i + 1] - d0) / ((levels[i + 1] - s0) * size(name));
+      // Weights dropped past the budget buy nothing: near the end, a small step that just reaches
+      // it beats a big one that overshoots.
+      const gain = Math.min((levels[i + 1] - s0) * size(name), budget * total - dropped);
+      const c = Math.max(0, cost.get(name)![i + 1] - d0) / gain;
       if (c < bestCost) {
         bestCost = c;
         best = name;
