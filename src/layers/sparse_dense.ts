@@ -42,7 +42,7 @@ export interface SparseDenseArgs extends LayerArgs {
   valueWords?: number;
   /** Fraction of zero weights. Informational; updated whenever weights are set. */
   sparsity?: number;
-  /** The initial kernel, [K, N] with N = units. Not part of the config: weights are saved apart. */
+  /** The initial kernel, [K, N] with N = units (copied: the caller keeps it). Not part of the config. */
   kernel?: SparseMatrix | EncodedSparseMatrix;
   /** The initial bias, N values. Not part of the config. Defaults to zeros. */
   bias?: Float32Array | number[];
@@ -75,10 +75,12 @@ type IndexPart = 'header' | 'offsets';
  *   their gradient is taken at the stored positions only, so training never fills a zero.
  * - `bias` (float32, [N]) when `useBias`.
  *
- * Every time `header` or `offsets` is written (setWeights, or tf.loadLayersModel), the layer checks
- * the encoding as `SparseMatrix.fromEncoded` does, and throws on an inconsistency: a corrupt file is an
- * error, never a wrong answer. The check reads the new arrays synchronously, which is free for tensors
- * made from host data (a loaded file); on WebGPU in Node, a tensor already on the GPU cannot be read so.
+ * Whenever `header` or `offsets` is written (setWeights, or tf.loadLayersModel), the layer checks the
+ * encoding as `SparseMatrix.fromEncoded` does. Once both have been written since the last check (as a
+ * setWeights or a load does), an inconsistency throws, naming the layer and the first problem; and
+ * `call` refuses to compute on arrays that are not a valid encoding. A corrupt file is an error, never
+ * a wrong answer. The check reads the new arrays synchronously, which is free for tensors made from host
+ * data (a file being loaded); on WebGPU in Node, a tensor already on the GPU cannot be read so.
  */
 export class SparseDense extends layers.Layer {
   /** @nocollapse */
