@@ -7,7 +7,7 @@
 import {customGrad, engine, gather, GradSaveFunc, matMul, mul, NamedTensorMap, reshape, sum, Tensor, Tensor2D} from '@tensorflow/tfjs-core';
 import {Activation, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
 import {activationGrad} from './activation_grad.js';
-import {EncodedSparseMatrix, HEADER_WORDS, TILE_K, TILE_N, tileGrid, ValueType} from './format.js';
+import {EncodedSparseMatrix, forEachPosition, ValueType} from './format.js';
 // Registers the SparseMatMul gradient (x and bias) used by sparseMatMulParts.
 import './sparse_mat_mul.js';
 
@@ -48,28 +48,14 @@ export interface ValuePositions {
 
 /** Positions of every value element of an encoded matrix, in storage order (docs/format.md). */
 export function valuePositions(shape: [number, number], header: Int32Array, offsets: Int32Array): ValuePositions {
-  const [K, N] = shape;
-  const grid = tileGrid(K, N);
-  const total = offsets[grid.tiles];
+  const N = shape[1];
+  const total = offsets[offsets.length - 1];
   const positions = new Int32Array(total);
   const mask = new Float32Array(total);
-  for (let nt = 0; nt < grid.NT; nt++) {
-    for (let kt = 0; kt < grid.KT; kt++) {
-      const t = nt * grid.KT + kt;
-      let e = offsets[t];
-      for (let c = 0; c < TILE_N; c++) {
-        let w = header[t * HEADER_WORDS + c];
-        const n = nt * TILE_N + c;
-        while (w !== 0) {
-          const r = 31 - Math.clz32(w & -w);
-          w &= w - 1;
-          positions[e] = (kt * TILE_K + r) * N + n;
-          mask[e] = 1;
-          e++;
-        }
-      }
-    }
-  }
+  forEachPosition(shape, header, offsets, (k, n, e) => {
+    positions[e] = k * N + n;
+    mask[e] = 1;
+  });
   return {positions, mask};
 }
 
