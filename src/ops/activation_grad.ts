@@ -1,6 +1,10 @@
 /** dL/dz of a fused activation, from its output y (z is not kept). */
-import {cast, greater, less, logicalAnd, mul, sub, Tensor, where, add, scalar, onesLike} from '@tensorflow/tfjs-core';
+import {add, cast, greater, less, logicalAnd, mul, scalar, sub, Tensor, where} from '@tensorflow/tfjs-core';
 import type {Activation} from '../kernels/kernel_names.js';
+
+/** TF.js's fused matMul has no prelu gradient either: z is not kept, and y alone cannot give it. */
+export const NO_PRELU_GRADIENT =
+    'sparseMatMul: no gradient through a fused prelu; apply tf.prelu after sparseMatMul to train its weights';
 
 export function activationGrad(dy: Tensor, y: Tensor, activation: Activation, leakyreluAlpha: number): Tensor {
   switch (activation) {
@@ -15,7 +19,6 @@ export function activationGrad(dy: Tensor, y: Tensor, activation: Activation, le
       if (leakyreluAlpha < 0) throw new Error('sparseMatMul: no gradient through leakyrelu with a negative alpha');
       return where(greater(y, 0), dy, mul(dy, scalar(leakyreluAlpha)));
     case 'prelu':
-      throw new Error('sparseMatMul: no gradient through a fused prelu; apply tf.prelu after sparseMatMul to train');
+      throw new Error(NO_PRELU_GRADIENT);
   }
-  return onesLike(dy);
 }

@@ -2,7 +2,7 @@
 import {engine, GradConfig, NamedTensorMap, registerGradient, reshape, sum, Tensor, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
 import {Activation, ACTIVATIONS, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
 import {SparseMatrix} from './sparse_matrix.js';
-import {activationGrad} from './activation_grad.js';
+import {activationGrad, NO_PRELU_GRADIENT} from './activation_grad.js';
 
 /** Options of {@link sparseMatMul}. */
 export interface SparseMatMulOptions {
@@ -109,7 +109,7 @@ const sparseMatMulGradConfig: GradConfig = {
       },
       bias: () => sum(dz(), 0),
       preluActivationWeights: () => {
-        throw new Error('sparseMatMul: no gradient through a fused prelu; apply tf.prelu after sparseMatMul to train its weights');
+        throw new Error(NO_PRELU_GRADIENT);
       },
     };
   },
