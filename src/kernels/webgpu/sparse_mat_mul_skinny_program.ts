@@ -43,7 +43,6 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
   dispatchLayout = {x: [] as number[], y: [0], z: [1]};
   dispatch: [number, number, number];
   variableNames = ['x', 'header', 'offsets', 'values'];
-  variableComponents: number[];
   uniforms = 'M : u32, K : u32, N : u32, KT : u32, NT : u32, tileRowsPerSplit : u32, mOffset : u32, alpha : f32,';
   workgroupSize: [number, number, number] = [LANES * SLICES, 1, 1];
   private readonly cfg: SkinnyConfig;
@@ -53,10 +52,8 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     const fused = cfg.splits === 1;
     this.outputShape = fused ? [M, N] : [cfg.splits, M, N];
     this.dispatch = [Math.ceil(N / SKINNY_COLUMNS), cfg.splits, cfg.rowGroups];
-    this.variableComponents = [1, 1, 1, 1];
     if (fused && cfg.hasBias) this.variableNames.push('bias');
     if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
-    while (this.variableComponents.length < this.variableNames.length) this.variableComponents.push(1);
     this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
         (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}` : 'partial');
   }
