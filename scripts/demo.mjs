@@ -6,6 +6,7 @@ import {existsSync, mkdirSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import * as esbuild from 'esbuild';
+import {nodeBundleOptions} from './node_bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const K = 4096, N = 4096, SPARSITY = 0.8, M = 8;
@@ -49,9 +50,8 @@ await esbuild.build({
     ].join('\n'),
     resolveDir: root, sourcefile: 'demo-entry.ts', loader: 'ts',
   },
-  bundle: true, platform: 'node', format: 'esm', target: 'node20', mainFields: ['module', 'main'],
-  external: ['webgpu'], outfile, logLevel: 'warning',
-  banner: {js: `import { createRequire as __r } from 'module'; const require = __r(import.meta.url);`},
+  ...nodeBundleOptions,
+  outfile,
 });
 const {tf, SparseMatrix, sparseMatMul} = await import(pathToFileURL(outfile).href);
 const backend = tf.findBackendFactory('webgpu') && await tf.setBackend('webgpu') ? 'webgpu' : 'cpu';

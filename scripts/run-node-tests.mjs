@@ -6,6 +6,7 @@ import {dirname, join, relative} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as esbuild from 'esbuild';
 import Jasmine from 'jasmine';
+import {nodeBundleOptions} from './node_bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, '.test-build', 'node');
@@ -34,16 +35,9 @@ mkdirSync(dirname(resultFile), {recursive: true});
 const t0 = performance.now();
 await esbuild.build({
   stdin: {contents: entry, resolveDir: root, sourcefile: 'node-spec-entry.ts', loader: 'ts'},
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  mainFields: ['module', 'main'],
-  external: ['webgpu'],
-  banner: {js: `import { createRequire as __r } from 'module'; const require = __r(import.meta.url);`},
+  ...nodeBundleOptions,
   outfile: join(outDir, 'specs.mjs'),
   sourcemap: 'linked',
-  logLevel: 'warning',
 });
 console.log(`node: bundled ${specs.length} spec files in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 process.setSourceMapsEnabled(true);
