@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './helpers/setup';
 import {EncodedSparseMatrix, SparseMatrix} from '../src/index';
 import {rng} from './helpers/random';
+import {expectNoLeakedTensors} from './helpers/leaks';
 
 /** Random COO entries of a [K, N] matrix in random order, and the dense matrix they make. */
 function randomCOO(K: number, N: number, nnz: number, label: string) {
@@ -38,16 +39,10 @@ function clone(e: EncodedSparseMatrix): EncodedSparseMatrix {
 }
 
 describe('SparseMatrix.fromCOO', () => {
-  let numTensors = 0;
   beforeAll(async () => {
     await tf.setBackend('cpu');
   });
-  beforeEach(() => {
-    numTensors = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).withContext('tensors leaked by the spec').toBe(numTensors);
-  });
+  expectNoLeakedTensors();
 
   for (const valueType of ['float16', 'float32'] as const) {
     it(`matches fromDense from flat and pair arrays and tensors (${valueType})`, () => {
@@ -122,7 +117,6 @@ describe('SparseMatrix.fromEncoded', () => {
   let good16: EncodedSparseMatrix;
   let good32: EncodedSparseMatrix;
   let dense: Float32Array;
-  let numTensors = 0;
 
   beforeAll(async () => {
     await tf.setBackend('cpu');
@@ -135,12 +129,7 @@ describe('SparseMatrix.fromEncoded', () => {
     a.dispose();
     b.dispose();
   });
-  beforeEach(() => {
-    numTensors = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).withContext('tensors leaked by the spec').toBe(numTensors);
-  });
+  expectNoLeakedTensors();
 
   it('accepts toEncoded() output and rebuilds the same matrix (both value types)', async () => {
     for (const good of [good16, good32]) {

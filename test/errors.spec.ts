@@ -3,11 +3,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
 import {rng} from './helpers/random';
 import {Activation, SparseMatrix, sparseMatMul} from '../src/index';
+import {expectNoLeakedTensors} from './helpers/leaks';
 
 describeEachBackend('sparseMatMul arguments', (backend) => {
   const K = 40, N = 24;
   let w: SparseMatrix;
-  let before = 0;
 
   beforeAll(() => {
     w = SparseMatrix.fromDense(rng(`${backend} errors`).sparse(K, N, 0.7), [K, N]);
@@ -15,12 +15,7 @@ describeEachBackend('sparseMatMul arguments', (backend) => {
   afterAll(() => {
     w.dispose();
   });
-  beforeEach(() => {
-    before = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).withContext('tensors leaked by the spec (including by a throwing call)').toBe(before);
-  });
+  expectNoLeakedTensors('tensors leaked by the spec (including by a throwing call)');
 
   /** Expects `f` to throw `message`, and to leave no tensor behind. */
   function throwsCleanly(f: () => unknown, message: RegExp) {

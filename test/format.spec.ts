@@ -7,6 +7,7 @@ import './helpers/setup';
 import {SparseMatrix} from '../src/index';
 import {readEncoded} from './helpers/format_reader';
 import {rng} from './helpers/random';
+import {expectNoLeakedTensors} from './helpers/leaks';
 
 /**
  * Round to the nearest f16, ties to even, in float64 — independent of src/ops/f16.ts. Overflow (at or
@@ -66,16 +67,10 @@ function f16Probe(n: number, label: string): Float32Array {
 }
 
 describe('encode/decode', () => {
-  let numTensors = 0;
   beforeAll(async () => {
     await tf.setBackend('cpu');
   });
-  beforeEach(() => {
-    numTensors = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors).withContext('tensors leaked by the spec').toBe(numTensors);
-  });
+  expectNoLeakedTensors();
 
   it('has a float64 f16 rounding that agrees with known values and Math.f16round', () => {
     expect(f16roundRef(1 + Math.pow(2, -11))).toBe(1);                      // tie to even (down)
