@@ -34,6 +34,8 @@ export interface SkinnyConfig {
   activation: Activation;
   hasBias: boolean;
   hasPrelu: boolean;
+  /** Bit-loop version, while the bench compares them: 4, 5 or 6 (bench/NOTES.md). */
+  version: number;
 }
 
 export class SparseMatMulSkinnyProgram implements WebGPUProgram {
@@ -54,7 +56,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     this.dispatch = [Math.ceil(N / SKINNY_COLUMNS), cfg.splits, cfg.rowGroups];
     if (fused && cfg.hasBias) this.variableNames.push('bias');
     if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
-    this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
+    this.shaderKey = `sparseSkinny_v${cfg.version}_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
         (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}` : 'partial');
   }
 
@@ -63,31 +65,78 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     const fused = this.cfg.splits === 1;
     const rows = Array.from({length: MT}, (_, m) => m);
     const f16 = valueType === 'float16';
-    // A value pair (f16) or one value (f32) per 4-byte read.
-    const fetch = `
-      fn fetch(e : u32) -> u32 {
-        return bitcast<u32>(values[e / ${f16 ? 2 : 1}u]);
-      }`;
-    const decode = f16 ? `let pair = unpack2x16float(fetch(e));
-            let v = select(pair.x, pair.y, (e & 1u) == 1u);` : 'let v = bitcast<f32>(fetch(e));';
-    const bitLoop = (word: string) => `
-          w = ${word};
+    const fma = (k: string, v: string) =>
+      rows.map((m) => `acc[${m}] = fma(x[xRow${m} + (${k}) * kStride], ${v}, acc[${m}]);`).join('\n            ');
+    // The bit index as the popcount of the bits below the lowest set bit: WGSL's firstTrailingBit
+    // compiles to a 25-instruction binary search in Tint's SPIR-V.
+    const lowest = (b: string, k: string) =>
+      `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${k} = k0 + countOneBits(${b} - 1u);`;
+    const value = (e: string) => f16 ? `unpack2x16float(fetch(${e} / 2u))` : `bitcast<f32>(fetch(${e}))`;
+    const version = this.cfg.version;
+    let bitLoop: string;
+    if (version === 4) {
+      bitLoop = `
           loop {
             if (w == 0u) { break; }
             let k = k0 + firstTrailingBit(w);
             w = w & (w - 1u);
-            ${decode}
+            ${f16 ? `let pair = ${value('e')};\n            let v = select(pair.x, pair.y, (e & 1u) == 1u);` : `let v = ${value('e')};`}
             e = e + 1u;
-            ${rows.map((m) => `acc[${m}] = fma(x[xRow${m} + k * kStride], v, acc[${m}]);`).join('\n            ')}
+            ${fma('k', 'v')}
           }`;
+    } else if (version === 6) {
+      bitLoop = `
+          loop {
+            if (w == 0u) { break; }
+            ${lowest('b', 'k')}
+            ${f16 ? `let pair = ${value('e')};\n            let v = select(pair.x, pair.y, (e & 1u) == 1u);` : `let v = ${value('e')};`}
+            e = e + 1u;
+            ${fma('k', 'v')}
+          }`;
+    } else {
+      // Two values per iteration, which halves Tint's 64-bit loop guard per value; f16 values are
+      // first brought to an even index so that each iteration reads one whole pair.
+      const peel = f16 ? `
+          if ((e & 1u) == 1u && w != 0u) {
+            ${lowest('b', 'k')}
+            ${fma('k', `${value('e')}.y`)}
+            e = e + 1u;
+          }` : '';
+      const pairValues = f16 ? `let v = ${value('e')};` : `let v = vec2<f32>(${value('e')}, ${value('e + 1u')});`;
+      bitLoop = `${peel}
+          var pairs = countOneBits(w) / 2u;
+          loop {
+            if (pairs == 0u) { break; }
+            pairs = pairs - 1u;
+            ${lowest('b0', 'ka')}
+            ${lowest('b1', 'kb')}
+            ${pairValues}
+            e = e + 2u;
+            ${fma('ka', 'v.x')}
+            ${fma('kb', 'v.y')}
+          }
+          if (w != 0u) {
+            let k = k0 + countOneBits(w - 1u);
+            ${fma('k', f16 ? `${value('e')}.x` : value('e'))}
+          }`;
+    }
+    // A value pair (f16) or one value (f32) per 4-byte read.
+    const fetch = `
+      fn fetch(i : u32) -> u32 {
+        return bitcast<u32>(values[i]);
+      }`;
+    // The lane's first value: its group's stored prefix plus the popcounts of the columns before it.
+    const columnsBefore = version === 4 ?
+      'for (var c = g * 4u; c < lane; c = c + 1u) { e = e + countOneBits(u32(header[h + c])); }' :
+      [0, 1, 2].map((c) => `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), lane % 4u > ${c}u);`).join('\n            ');
     const tileBody = `
             let h = t * 36u;
             let g = lane / 4u;
             let prefixes = u32(header[h + 32u + g / 2u]);
             var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
-            for (var c = g * 4u; c < lane; c = c + 1u) { e = e + countOneBits(u32(header[h + c])); }
-            var w : u32;
-            ${bitLoop('u32(header[h + lane])')}`;
+            ${columnsBefore}
+            var w = u32(header[h + lane]);
+            ${bitLoop}`;
 
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
