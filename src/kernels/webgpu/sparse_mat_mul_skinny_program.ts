@@ -34,7 +34,7 @@ export interface SkinnyConfig {
   activation: Activation;
   hasBias: boolean;
   hasPrelu: boolean;
-  /** Bit-loop version, while the bench compares them: 4, 5 or 6 (bench/NOTES.md). */
+  /** Bit-loop version, while the bench compares them: 4 to 7 (bench/NOTES.md). */
   version: number;
 }
 
@@ -138,6 +138,37 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
             var w = u32(header[h + lane]);
             ${bitLoop}`;
 
+    // v7: the next tile's header words and offset are loaded before the current tile's bits are walked,
+    // so that a slice waits for one global round trip per tile (its values) instead of two.
+    const prefetchLoop = `
+          let g = lane / 4u;
+          var kt = ktBegin + slice;
+          var next : TileWords;
+          if (kt < ktEnd) { next = tileWords(nt * uniforms.KT + kt, lane); }
+          loop {
+            if (kt >= ktEnd) { break; }
+            let cur = next;
+            let k0 = kt * 32u;
+            kt = kt + SLICES;
+            if (kt < ktEnd) { next = tileWords(nt * uniforms.KT + kt, lane); }
+            var e = cur.offset + ((cur.prefixes >> ((g % 2u) * 16u)) & 0xffffu) +
+                select(0u, countOneBits(cur.before.x), lane % 4u > 0u) +
+                select(0u, countOneBits(cur.before.y), lane % 4u > 1u) +
+                select(0u, countOneBits(cur.before.z), lane % 4u > 2u);
+            var w = cur.bits;
+            ${bitLoop}
+          }`;
+    const tileWords = version === 7 ? `
+      // What a lane reads of tile t before walking it: its bitmap word, its group's prefixes, the tile's
+      // first value, and the bitmap words of the first three columns of its group.
+      struct TileWords { bits : u32, prefixes : u32, offset : u32, before : vec3<u32> }
+      fn tileWords(t : u32, lane : u32) -> TileWords {
+        let h = t * 36u;
+        let g = lane / 4u;
+        return TileWords(u32(header[h + lane]), u32(header[h + 32u + g / 2u]), u32(offsets[t]),
+            vec3<u32>(u32(header[h + g * 4u]), u32(header[h + g * 4u + 1u]), u32(header[h + g * 4u + 2u])));
+      }` : '';
+
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
       // 8 u16 group prefixes), tiles column-strip major. offsets: first value of each tile. values: f16
@@ -148,6 +179,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
       // Each slice's sums for every row, then added across slices.
       var<workgroup> red : array<f32, ${LANES * SLICES * MT}>;
       ${fetch}
+      ${tileWords}
 
       fn main() {
         let lane = localIndex % LANES;
@@ -162,11 +194,11 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
         let ktBegin = workgroupId.y * uniforms.tileRowsPerSplit;
         let ktEnd = min(ktBegin + uniforms.tileRowsPerSplit, uniforms.KT);
         if (nt < uniforms.NT) {
-          for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {
+          ${version === 7 ? prefetchLoop : `for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {
             let t = nt * uniforms.KT + kt;
             let k0 = kt * 32u;
             ${tileBody}
-          }
+          }`}
         }
         ${rows.map((m) => `red[${m}u * ${LANES * SLICES}u + localIndex] = acc[${m}];`).join('\n        ')}
         workgroupBarrier();
