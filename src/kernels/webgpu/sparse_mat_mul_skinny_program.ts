@@ -34,8 +34,6 @@ export interface SkinnyConfig {
   activation: Activation;
   hasBias: boolean;
   hasPrelu: boolean;
-  /** Bit-loop version, while the bench compares them: 4 to 7 (bench/NOTES.md). */
-  version: number;
 }
 
 export class SparseMatMulSkinnyProgram implements WebGPUProgram {
@@ -56,7 +54,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     this.dispatch = [Math.ceil(N / SKINNY_COLUMNS), cfg.splits, cfg.rowGroups];
     if (fused && cfg.hasBias) this.variableNames.push('bias');
     if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
-    this.shaderKey = `sparseSkinny_v${cfg.version}_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
+    this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
         (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}` : 'partial');
   }
 
@@ -72,38 +70,17 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     const lowest = (b: string, k: string) =>
       `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${k} = k0 + countOneBits(${b} - 1u);`;
     const value = (e: string) => f16 ? `unpack2x16float(fetch(${e} / 2u))` : `bitcast<f32>(fetch(${e}))`;
-    const version = this.cfg.version;
-    let bitLoop: string;
-    if (version === 4) {
-      bitLoop = `
-          loop {
-            if (w == 0u) { break; }
-            let k = k0 + firstTrailingBit(w);
-            w = w & (w - 1u);
-            ${f16 ? `let pair = ${value('e')};\n            let v = select(pair.x, pair.y, (e & 1u) == 1u);` : `let v = ${value('e')};`}
-            e = e + 1u;
-            ${fma('k', 'v')}
-          }`;
-    } else if (version === 6) {
-      bitLoop = `
-          loop {
-            if (w == 0u) { break; }
-            ${lowest('b', 'k')}
-            ${f16 ? `let pair = ${value('e')};\n            let v = select(pair.x, pair.y, (e & 1u) == 1u);` : `let v = ${value('e')};`}
-            e = e + 1u;
-            ${fma('k', 'v')}
-          }`;
-    } else {
-      // Two values per iteration, which halves Tint's 64-bit loop guard per value; f16 values are
-      // first brought to an even index so that each iteration reads one whole pair.
-      const peel = f16 ? `
+    // Two values per iteration: Tint guards every loop with a 64-bit iteration counter, and this halves
+    // its cost per value. f16 values are first brought to an even index so that each iteration reads one
+    // whole pair.
+    const peel = f16 ? `
           if ((e & 1u) == 1u && w != 0u) {
             ${lowest('b', 'k')}
             ${fma('k', `${value('e')}.y`)}
             e = e + 1u;
           }` : '';
-      const pairValues = f16 ? `let v = ${value('e')};` : `let v = vec2<f32>(${value('e')}, ${value('e + 1u')});`;
-      bitLoop = `${peel}
+    const pairValues = f16 ? `let v = ${value('e')};` : `let v = vec2<f32>(${value('e')}, ${value('e + 1u')});`;
+    const bitLoop = `${peel}
           var pairs = countOneBits(w) / 2u;
           loop {
             if (pairs == 0u) { break; }
@@ -119,16 +96,15 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
             let k = k0 + countOneBits(w - 1u);
             ${fma('k', f16 ? `${value('e')}.x` : value('e'))}
           }`;
-    }
     // A value pair (f16) or one value (f32) per 4-byte read.
     const fetch = `
       fn fetch(i : u32) -> u32 {
         return bitcast<u32>(values[i]);
       }`;
-    // The lane's first value: its group's stored prefix plus the popcounts of the columns before it.
-    const columnsBefore = version === 4 ?
-      'for (var c = g * 4u; c < lane; c = c + 1u) { e = e + countOneBits(u32(header[h + c])); }' :
-      [0, 1, 2].map((c) => `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), lane % 4u > ${c}u);`).join('\n            ');
+    // The lane's first value: its group's stored prefix plus the popcounts of the columns before it
+    // (selects rather than a loop, for the same loop guard).
+    const columnsBefore = [0, 1, 2].map((c) =>
+      `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), lane % 4u > ${c}u);`).join('\n            ');
     const tileBody = `
             let h = t * 36u;
             let g = lane / 4u;
@@ -137,37 +113,6 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
             ${columnsBefore}
             var w = u32(header[h + lane]);
             ${bitLoop}`;
-
-    // v7: the next tile's header words and offset are loaded before the current tile's bits are walked,
-    // so that a slice waits for one global round trip per tile (its values) instead of two.
-    const prefetchLoop = `
-          let g = lane / 4u;
-          var kt = ktBegin + slice;
-          var next : TileWords;
-          if (kt < ktEnd) { next = tileWords(nt * uniforms.KT + kt, lane); }
-          loop {
-            if (kt >= ktEnd) { break; }
-            let cur = next;
-            let k0 = kt * 32u;
-            kt = kt + SLICES;
-            if (kt < ktEnd) { next = tileWords(nt * uniforms.KT + kt, lane); }
-            var e = cur.offset + ((cur.prefixes >> ((g % 2u) * 16u)) & 0xffffu) +
-                select(0u, countOneBits(cur.before.x), lane % 4u > 0u) +
-                select(0u, countOneBits(cur.before.y), lane % 4u > 1u) +
-                select(0u, countOneBits(cur.before.z), lane % 4u > 2u);
-            var w = cur.bits;
-            ${bitLoop}
-          }`;
-    const tileWords = version === 7 ? `
-      // What a lane reads of tile t before walking it: its bitmap word, its group's prefixes, the tile's
-      // first value, and the bitmap words of the first three columns of its group.
-      struct TileWords { bits : u32, prefixes : u32, offset : u32, before : vec3<u32> }
-      fn tileWords(t : u32, lane : u32) -> TileWords {
-        let h = t * 36u;
-        let g = lane / 4u;
-        return TileWords(u32(header[h + lane]), u32(header[h + 32u + g / 2u]), u32(offsets[t]),
-            vec3<u32>(u32(header[h + g * 4u]), u32(header[h + g * 4u + 1u]), u32(header[h + g * 4u + 2u])));
-      }` : '';
 
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
@@ -179,7 +124,6 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
       // Each slice's sums for every row, then added across slices.
       var<workgroup> red : array<f32, ${LANES * SLICES * MT}>;
       ${fetch}
-      ${tileWords}
 
       fn main() {
         let lane = localIndex % LANES;
@@ -194,11 +138,11 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
         let ktBegin = workgroupId.y * uniforms.tileRowsPerSplit;
         let ktEnd = min(ktBegin + uniforms.tileRowsPerSplit, uniforms.KT);
         if (nt < uniforms.NT) {
-          ${version === 7 ? prefetchLoop : `for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {
+          for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {
             let t = nt * uniforms.KT + kt;
             let k0 = kt * 32u;
             ${tileBody}
-          }`}
+          }
         }
         ${rows.map((m) => `red[${m}u * ${LANES * SLICES}u + localIndex] = acc[${m}];`).join('\n        ')}
         workgroupBarrier();

@@ -14,9 +14,6 @@ import {SplitKReduceProgram} from './split_k_reduce_program.js';
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 2048);
-/** The skinny program's bit-loop version (bench/NOTES.md); the bench sweeps it. */
-export const SKINNY_VERSION_FLAG = 'TFJS_SPARSE_SKINNY_VERSION';
-env().registerFlag(SKINNY_VERSION_FLAG, () => 5);
 const MAX_DISPATCH = 65535;
 
 type Uniform = {type: 'uint32' | 'float32', data: number[]};
@@ -71,7 +68,6 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const encoded = [x, header, offsets, values];
   const config = (groups: number): SkinnyConfig => ({
     rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
-    version: env().getNumber(SKINNY_VERSION_FLAG),
   });
   if (splits === 1) {
     let out: TensorInfo | undefined;
