@@ -1,6 +1,7 @@
 /**
- * tfjs-sparse: sparse weights for TensorFlow.js. Importing the package registers the `SparseMatMul`
- * kernels on the `cpu` backend and, where tfjs-backend-webgpu is loaded, on `webgpu`.
+ * tfjs-sparse: sparse weights for TensorFlow.js. Importing the package registers its kernels
+ * (`SparseMatMul`, `SparseGather`, `KVCacheWrite`) on the `cpu` backend and, where tfjs-backend-webgpu is
+ * loaded, on `webgpu`.
  *
  * @packageDocumentation
  */
@@ -12,6 +13,9 @@ export {SparseMatrix} from './ops/sparse_matrix.js';
 export type {SparseMatrixOptions, SparseMatrixTensors} from './ops/sparse_matrix.js';
 export {sparseMatMul} from './ops/sparse_mat_mul.js';
 export type {SparseMatMulOptions} from './ops/sparse_mat_mul.js';
+export {sparseGather} from './ops/sparse_gather.js';
+export {kvCacheWrite} from './ops/kv_cache_write.js';
+export type {KVCacheWriteOptions} from './ops/kv_cache_write.js';
 export type {EncodedSparseMatrix, ValueType} from './ops/format.js';
 export {FORMAT_NAME, FORMAT_VERSION} from './ops/format.js';
 export type {Activation} from './kernels/kernel_names.js';

@@ -33,3 +33,37 @@ export interface SparseMatMulAttrs {
   activation: Activation;
   leakyreluAlpha: number;
 }
+
+export const SparseGather = 'SparseGather';
+
+/** Inputs: indices is 1-D int32; header, offsets and values are the encoded weight (docs/format.md). */
+export interface SparseGatherInputs extends NamedTensorInfoMap {
+  indices: TensorInfo;
+  header: TensorInfo;
+  offsets: TensorInfo;
+  values: TensorInfo;
+}
+
+/** out[i, n] = W[indices[i], n] for a W of shape [K, N]: rows of the weight, decoded to float32. */
+export interface SparseGatherAttrs {
+  K: number;
+  N: number;
+  valueType: ValueType;
+}
+
+export const KVCacheWrite = 'KVCacheWrite';
+
+/** Inputs: cache is [B, H, L, D] float32 and is written in place; x is [B·S, C] float32. */
+export interface KVCacheWriteInputs extends NamedTensorInfoMap {
+  cache: TensorInfo;
+  x: TensorInfo;
+}
+
+/**
+ * cache[b, h, position + s, d] = x[b·S + s, column + h·D + d] for every b < B, s < S, h < H, d < D, where
+ * S = rows of x / B. The result shares the cache's buffer.
+ */
+export interface KVCacheWriteAttrs {
+  position: number;
+  column: number;
+}

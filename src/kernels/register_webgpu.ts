@@ -1,5 +1,9 @@
 /** Registers the webgpu kernels. Registering needs no GPU: they run once the webgpu backend is active. */
 import {registerKernel} from '@tensorflow/tfjs-core';
+import {kvCacheWriteWebGPUConfig} from './webgpu/kv_cache_write_webgpu.js';
+import {sparseGatherWebGPUConfig} from './webgpu/sparse_gather_webgpu.js';
 import {sparseMatMulWebGPUConfig} from './webgpu/sparse_mat_mul_webgpu.js';
 
 registerKernel(sparseMatMulWebGPUConfig);
+registerKernel(sparseGatherWebGPUConfig);
+registerKernel(kvCacheWriteWebGPUConfig);
