@@ -16,6 +16,8 @@ export type {SparseMatMulOptions} from './ops/sparse_mat_mul.js';
 export {sparseGather} from './ops/sparse_gather.js';
 export {kvCacheWrite} from './ops/kv_cache_write.js';
 export type {KVCacheWriteOptions} from './ops/kv_cache_write.js';
+export {denseProjection, sparseProjection} from './ops/projection.js';
+export type {Projection} from './ops/projection.js';
 export type {EncodedSparseMatrix, ValueType} from './ops/format.js';
 export {FORMAT_NAME, FORMAT_VERSION} from './ops/format.js';
 export type {Activation} from './kernels/kernel_names.js';

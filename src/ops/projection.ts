@@ -1,0 +1,59 @@
+/**
+ * Projection: `x·W + bias` with W stored sparse (sparseMatMul) or dense (TF.js's fused matMul), behind one
+ * interface, so that a model runs either way with all its other code shared.
+ */
+import {fused, Tensor, Tensor1D, Tensor2D} from '@tensorflow/tfjs-core';
+import {SparseMatrix} from './sparse_matrix.js';
+import {sparseMatMul} from './sparse_mat_mul.js';
+
+/** A linear map of a 2-D x [M, K] to [M, N], owning its weight and bias. */
+export interface Projection {
+  /** [K, N]. */
+  readonly shape: [number, number];
+  /** Bytes the weight and bias take on the backend. */
+  readonly byteSize: number;
+  /** x·W + bias, bias added in the same kernel. */
+  apply(x: Tensor2D): Tensor2D;
+  /** Frees the weight and the bias. */
+  dispose(): void;
+}
+
+/** A projection whose W is a SparseMatrix, run by sparseMatMul. Takes ownership of `w` and `bias`. */
+export function sparseProjection(w: SparseMatrix, bias?: Tensor1D): Projection {
+  if (!(w instanceof SparseMatrix)) throw new Error('sparseProjection: w must be a SparseMatrix');
+  checkBias(bias, w.shape[1], 'sparseProjection');
+  return {
+    shape: w.shape,
+    byteSize: w.byteSize + (bias ? 4 * bias.size : 0),
+    apply: (x) => sparseMatMul(x, w, {bias}) as Tensor2D,
+    dispose: () => {
+      w.dispose();
+      bias?.dispose();
+    },
+  };
+}
+
+/** A projection whose W is a dense float32 tensor, run by tf.fused.matMul. Takes ownership of `w` and `bias`. */
+export function denseProjection(w: Tensor2D, bias?: Tensor1D): Projection {
+  if (!(w instanceof Tensor) || w.rank !== 2 || w.dtype !== 'float32') {
+    throw new Error(`denseProjection: w must be a 2-D float32 tensor, got ${w instanceof Tensor ? `${w.dtype} [${w.shape.join(', ')}]` : typeof w}`);
+  }
+  const shape: [number, number] = [w.shape[0], w.shape[1]];
+  checkBias(bias, shape[1], 'denseProjection');
+  return {
+    shape,
+    byteSize: 4 * (w.size + (bias ? bias.size : 0)),
+    apply: (x) => fused.matMul({a: x, b: w, bias}) as Tensor2D,
+    dispose: () => {
+      w.dispose();
+      bias?.dispose();
+    },
+  };
+}
+
+function checkBias(bias: Tensor1D | undefined, N: number, where: string): void {
+  if (bias === undefined) return;
+  if (!(bias instanceof Tensor) || bias.rank !== 1 || bias.shape[0] !== N || bias.dtype !== 'float32') {
+    throw new Error(`${where}: bias must be a float32 tensor of shape [${N}], got ${bias instanceof Tensor ? `${bias.dtype} [${bias.shape.join(', ')}]` : typeof bias}`);
+  }
+}
