@@ -3,10 +3,9 @@
 /**
  * About-normal values (mean 0, variance 1): the scaled sum of four 16-bit uniforms (Irwin-Hall, n = 4),
  * from xorshift32. About 12 ns per value; Box-Muller costs four times more and speed does not depend on
- * the distribution's tails.
+ * the distribution's tails. Written into `out` (its first n entries) when given.
  */
-export function randn(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
+export function randn(n: number, seed: number, out: Float32Array = new Float32Array(n)): Float32Array {
   let s = (Math.imul(seed | 0, 2654435761) ^ 0x9e3779b9) >>> 0 || 1;
   const k = Math.sqrt(3) / 65536;
   for (let i = 0; i < n; i++) {

@@ -1,0 +1,169 @@
+/**
+ * A GPT-style decoder-only transformer in TF.js whose projections are Projections (sparse or dense:
+ * params.ts), with a KV cache for incremental decoding. Everything but the projections, the sparse
+ * embedding lookup and the cache writes is ordinary TF.js, and it is the same code in both modes.
+ *
+ * Op economy, since TF.js spends tens of µs of CPU per op: one fused q|k|v projection whose output
+ * the cache writes read in place (kvCacheWrite takes a column offset), biases fused into the
+ * projections, the causal mask added as the fused bias of the q·Kᵀ matMul, folded constants
+ * (weights.ts), and one mask slice per step shared by all layers. Per decode step nothing is created
+ * on or read from the host except the token ids the caller reads.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {kvCacheWrite} from '../../src/index.js';
+import {checkConfig, DecoderConfig} from './config.js';
+import {DecoderParams, disposeParams, LayerParams, paramBytes} from './params.js';
+
+const NORM_EPS = 1e-5;
+/** Added to the scores of positions after the query's: exp underflows to exactly 0. */
+const MASKED = -1e9;
+
+/**
+ * Keys and values of every layer, preallocated as [B, H, maxLen, headDim] and written in place at each
+ * new position (kvCacheWrite), so a step moves only its own entries. Attention reads all maxLen
+ * positions; those not yet written are masked.
+ */
+export class KVCache {
+  readonly keys: tf.Tensor4D[];
+  readonly values: tf.Tensor4D[];
+  /** [maxLen, maxLen]: row p is the additive causal mask of position p. */
+  readonly mask: tf.Tensor2D;
+  /** Positions written so far. */
+  length = 0;
+
+  constructor(readonly batch: number, readonly maxLen: number, layers: number, heads: number, headDim: number) {
+    const shape: [number, number, number, number] = [batch, heads, maxLen, headDim];
+    this.keys = Array.from({length: layers}, () => tf.fill(shape, 0) as tf.Tensor4D);
+    this.values = Array.from({length: layers}, () => tf.fill(shape, 0) as tf.Tensor4D);
+    const m = new Float32Array(maxLen * maxLen);
+    for (let p = 0; p < maxLen; p++) m.fill(MASKED, p * maxLen + p + 1, (p + 1) * maxLen);
+    this.mask = tf.tensor2d(m, [maxLen, maxLen]);
+  }
+
+  /** Bytes of the keys and values. */
+  get byteSize(): number {
+    return this.keys.concat(this.values).reduce((s, t) => s + 4 * t.size, 0);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.keys, ...this.values, this.mask]);
+  }
+}
+
+export class Decoder {
+  readonly config: DecoderConfig;
+  readonly params: DecoderParams;
+  private readonly eps: tf.Scalar;
+  private readonly one: tf.Scalar;
+
+  /** Takes ownership of `params`. */
+  constructor(config: DecoderConfig, params: DecoderParams) {
+    this.config = checkConfig(config);
+    this.params = params;
+    this.eps = tf.scalar(NORM_EPS);
+    this.one = tf.scalar(1);
+  }
+
+  get headDim(): number {
+    return this.config.dModel / this.config.heads;
+  }
+
+  /** Bytes of every parameter on the backend. */
+  get weightBytes(): number {
+    return paramBytes(this.params);
+  }
+
+  createCache(batch: number, maxLen: number): KVCache {
+    if (!Number.isInteger(batch) || batch < 1) throw new Error(`createCache: batch must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(maxLen) || maxLen < 1 || maxLen > this.config.maxPositions) {
+      throw new Error(`createCache: maxLen must be an integer in [1, ${this.config.maxPositions}], got ${maxLen}`);
+    }
+    return new KVCache(batch, maxLen, this.config.layers, this.config.heads, this.headDim);
+  }
+
+  /**
+   * Runs S new positions of each of the cache's B sequences: `ids` is [B·S] int32, sequence-major (S
+   * tokens of sequence 0, then of sequence 1, ...). Writes their keys and values into the cache at
+   * positions [cache.length, cache.length + S) and advances it. Returns the logits of each sequence's
+   * last position, [B, vocab], or with `allPositions` those of every new position, [B·S, vocab].
+   */
+  forward(ids: tf.Tensor1D, cache: KVCache, opts: {allPositions?: boolean} = {}): tf.Tensor2D {
+    if (!(ids instanceof tf.Tensor) || ids.rank !== 1 || ids.dtype !== 'int32') {
+      throw new Error(`forward: ids must be a 1-D int32 tensor, got ${ids instanceof tf.Tensor ? `${ids.dtype} [${ids.shape.join(', ')}]` : typeof ids}`);
+    }
+    const B = cache.batch, rows = ids.size, S = rows / B, p = cache.length;
+    if (!Number.isInteger(S) || S < 1) throw new Error(`forward: ${rows} ids are not a positive multiple of the batch ${B}`);
+    if (p + S > cache.maxLen) throw new Error(`forward: ${S} new positions after ${p} exceed the cache length ${cache.maxLen}`);
+    if (cache.keys.length !== this.config.layers || cache.keys[0]!.shape[1] !== this.config.heads) {
+      throw new Error('forward: the cache was not made by this model (createCache)');
+    }
+    const logits = tf.tidy(() => {
+      const d = this.config.dModel;
+      const embedded = this.params.embedding.lookup(ids);
+      const pos = tf.slice(this.params.positions, [p, 0], [S, d]);
+      let x: tf.Tensor2D = S === 1 ? tf.add(embedded, pos) : tf.reshape(tf.add(tf.reshape(embedded, [B, S, d]), pos), [rows, d]);
+      const mask = tf.slice(cache.mask, [p, 0], [S, cache.maxLen]);
+      this.params.layers.forEach((layer, l) => {
+        x = this.block(x, layer, cache, l, mask, S);
+      });
+      if (!opts.allPositions && S > 1) x = tf.reshape(tf.slice(tf.reshape(x, [B, S, d]), [0, S - 1, 0], [B, 1, d]), [B, d]);
+      return this.params.head.apply(this.norm(x)) as tf.Tensor2D;
+    });
+    cache.length = p + S;
+    return logits;
+  }
+
+  /** forward, then the greedy next token of each sequence: [B] int32. */
+  next(ids: tf.Tensor1D, cache: KVCache): tf.Tensor1D {
+    const logits = this.forward(ids, cache);
+    const tokens = tf.argMax(logits, 1) as tf.Tensor1D;
+    logits.dispose();
+    return tokens;
+  }
+
+  dispose(): void {
+    disposeParams(this.params);
+    tf.dispose([this.eps, this.one]);
+  }
+
+  private block(x: tf.Tensor2D, layer: LayerParams, cache: KVCache, l: number, mask: tf.Tensor2D, S: number): tf.Tensor2D {
+    const {dModel: d, heads: H} = this.config;
+    const D = this.headDim, B = cache.batch, L = cache.maxLen, rows = x.shape[0];
+    const p = cache.length;
+    const qkv = layer.qkv.apply(this.norm(x));
+    kvCacheWrite(cache.keys[l]!, qkv, {position: p, column: d});
+    kvCacheWrite(cache.values[l]!, qkv, {position: p, column: 2 * d});
+    const q = tf.slice(qkv, [0, 0], [rows, d]);
+    // [B·H, S, D]; with S = 1, [B, d] already is [B, H, 1, D].
+    const queries = S === 1 ? tf.reshape(q, [B * H, 1, D]) :
+        tf.reshape(tf.transpose(tf.reshape(q, [B, S, H, D]), [0, 2, 1, 3]), [B * H, S, D]);
+    const keys = tf.reshape(cache.keys[l]!, [B * H, L, D]);
+    const scores = tf.fused.matMul({a: queries, b: keys, transposeB: true, bias: mask});
+    const context = tf.matMul(tf.softmax(scores), tf.reshape(cache.values[l]!, [B * H, L, D]));
+    const merged = S === 1 ? tf.reshape(context, [B, d]) :
+        tf.reshape(tf.transpose(tf.reshape(context, [B, H, S, D]), [0, 2, 1, 3]), [rows, d]);
+    const attended = tf.add(x, layer.o.apply(merged as tf.Tensor2D)) as tf.Tensor2D;
+    return tf.add(attended, layer.down.apply(this.mlp(this.norm(attended), layer))) as tf.Tensor2D;
+  }
+
+  /** The MLP's hidden activation, from the up projection. */
+  private mlp(h: tf.Tensor2D, layer: LayerParams): tf.Tensor2D {
+    const z = layer.up.apply(h);
+    if (this.config.family === 'gpt2') {
+      // z = x/√2 (folded into up): z·(1 + erf(z)) = √2·gelu(x), and down carries the 1/√2.
+      return tf.mul(z, tf.add(tf.erf(z), this.one));
+    }
+    const F = this.config.mlpHidden, rows = h.shape[0];
+    const gate = tf.slice(z, [0, 0], [rows, F]);
+    return tf.mul(tf.mul(gate, tf.sigmoid(gate)), tf.slice(z, [0, F], [rows, F]));
+  }
+
+  /** LayerNorm (gpt2) or RMSNorm (llama) over the last axis, without scale and shift (folded). */
+  private norm(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.config.family === 'gpt2') {
+      const centered = tf.sub(x, tf.mean(x, 1, true));
+      return tf.mul(centered, tf.rsqrt(tf.add(tf.mean(tf.square(centered), 1, true), this.eps)));
+    }
+    return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), this.eps)));
+  }
+}
