@@ -11,12 +11,13 @@
 import {dawnFlags, gpu} from './webgpu_env.js';  // first: sets navigator.gpu before tfjs-backend-webgpu loads
 import * as tf from '@tensorflow/tfjs-core';
 import {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
-import {appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
+import {appendFileSync, mkdirSync, renameSync, writeFileSync} from 'node:fs';
 import {availableParallelism} from 'node:os';
 import {join} from 'node:path';
 import {SparseMatrix, sparseMatMul} from '../src/index.js';
 import {busyAndSpan, measureCopy, median, PassTimer, PassWindow, timerSelfTest} from './gpu_timer.js';
 import {BuildPool} from './build_pool.js';
+import {BuildInfo, deviceNames, readBuildInfo} from './run_info.js';
 import {randn} from './weights.js';
 
 const T0 = performance.now();
@@ -279,39 +280,6 @@ function fmt(x: number | null | undefined, digits = 1, width = 8): string {
 
 // ---------------------------------------------------------------------------------------------------
 // Build info (commit of the measured code), device naming
-
-interface BuildInfo {
-  commit: string;
-  dirty?: string[];
-  builtAt?: string;
-  source: string;
-}
-
-function readBuildInfo(): BuildInfo {
-  if (process.env.BENCH_COMMIT) return {commit: process.env.BENCH_COMMIT, source: 'env BENCH_COMMIT'};
-  try {
-    const url = new URL('./build-info.json', import.meta.url);
-    if (existsSync(url)) {
-      const j = JSON.parse(readFileSync(url, 'utf8')) as BuildInfo;
-      return {...j, source: url.pathname};
-    }
-  } catch { /* fall through */ }
-  return {commit: 'unknown', source: 'none (run bench/prepare.sh or bench/run.sh, or set BENCH_COMMIT)'};
-}
-
-function deviceNames(info: GPUAdapterInfo, override: string | null): {name: string; slug: string} {
-  const dev = (info.device || '').replace(/-+$/, '');
-  const slugify = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48) || 'gpu';
-  let name: string;
-  if (override) name = override;
-  else if (dev && !/^0x[0-9a-f]+$/i.test(dev)) {
-    name = dev.split('-').filter(Boolean)
-        .map(t => (t === info.vendor || /\d/.test(t)) ? t.toUpperCase() : t[0]!.toUpperCase() + t.slice(1)).join(' ');
-  } else {
-    name = info.description || `${info.vendor} ${info.architecture}`.trim() || 'unknown GPU';
-  }
-  return {name, slug: slugify(override || (dev && !/^0x/i.test(dev) ? dev : name))};
-}
 
 // ---------------------------------------------------------------------------------------------------
 // State
