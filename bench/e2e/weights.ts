@@ -80,7 +80,9 @@ export function drawTensor(s: TensorSpec, seed: number, out?: Float32Array): Flo
     scale.fill(s.std * b.scale, n0, n0 + b.columns);
     n0 += b.columns;
   }
-  for (let i = 0; i < n; i++) v[i] *= scale[i % N]!;
+  for (let row = 0; row < n; row += N) {
+    for (let j = 0; j < N; j++) v[row + j] *= scale[j]!;
+  }
   return v;
 }
 
@@ -102,6 +104,11 @@ export function pruneBlocks(values: Float32Array, s: TensorSpec, sparsity: numbe
     n0 += b.columns;
   }
   return {values: out, zeros};
+}
+
+/** Entries of a matrix that pruneBlocks sets to 0 (more where drawn values are 0 already). */
+export function prunedCount(s: TensorSpec, sparsity: number): number {
+  return s.blocks.reduce((n, b) => n + Math.round(sparsity * s.shape[0]! * b.columns), 0);
 }
 
 /** Prunes a drawn matrix and encodes it in the tiled-bitmap format. */
