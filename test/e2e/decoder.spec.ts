@@ -1,11 +1,17 @@
 /**
- * Issue #6: the decoder of bench/e2e on tiny configurations, both families (gpt2: LayerNorm, GELU,
- * biases; llama: RMSNorm, SiLU gate, no biases), on every backend.
- * - Incremental decoding through the KV cache and a full recompute of the whole sequence both match a
- *   float64 reference that recomputes every position without a cache (helpers/decoder_reference.ts).
+ * Issue #6: the decoder of bench/e2e on tiny configurations, on every backend.
+ * - Incremental decoding through the KV cache (a prefill, then single steps) and a full recompute of
+ *   the whole sequence both match a float64 reference that recomputes every position without a cache
+ *   (helpers/decoder_reference.ts), for both families (gpt2: LayerNorm, GELU, biases; llama: RMSNorm,
+ *   SiLU gate, no biases). This runs the dense model: the cache and attention code is the same in both
+ *   modes, and the sparse projections and lookup have their own specs against float64.
  * - The sparse model at 0% sparsity and the dense model, on the same weights, pick the same greedy
  *   tokens for 32 steps.
  * - A decode step copies no cache: every op output as large as a layer's cache is that cache itself.
+ *
+ * Sizes are kept small for SwiftShader: every sparse forward has at most 16 rows (B·S), so it needs
+ * only the sparse kernel's flat one-row-group variants, whose compiles (seconds each there) the
+ * sparseMatMul specs share.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {CONFIGS, DecoderConfig} from '../../bench/e2e/config';
@@ -103,7 +109,7 @@ describeEachBackend('decoder (bench/e2e)', (backend) => {
       const r = rng(`decoder cache ${name} ${backend}`);
       const [B, prompt, steps] = [BATCH, 4, 6];
       const T = prompt + steps;
-      const {model, weights} = await build(config, drawWeights(config, r), {kind: 'sparse', sparsity: 0.7});
+      const {model, weights} = await build(config, drawWeights(config, r), {kind: 'dense'});
       const tokens = randomTokens(r, B, T, V);
       const want = tokens.map((seq) => referenceLogits(config, weights as WeightMap, seq));
 
@@ -132,56 +138,57 @@ describeEachBackend('decoder (bench/e2e)', (backend) => {
       cache.dispose();
       model.dispose();
     });
-
-    it(`${name}: the sparse model at 0% and the dense model pick the same greedy tokens for 32 steps`, async () => {
-      const r = rng(`decoder greedy ${name} ${backend}`);
-      const [B, prompt, steps] = [BATCH, 4, 32];
-      const drawn = drawWeights(config, r);
-      const tokens = randomTokens(r, B, prompt, V);
-      const runs: Array<{tokens: number[][]; logits: Float32Array[]}> = [];
-      for (const mode of [{kind: 'dense'}, {kind: 'sparse', sparsity: 0}] as Mode[]) {
-        const {model} = await build(config, drawn, mode);
-        const cache = model.createCache(B, prompt + steps);
-        const out: number[][] = tokens.map(() => []);
-        const logitsPerStep: Float32Array[] = [];
-        let input = ids(tokens, 0, prompt);
-        for (let s = 0; s < steps; s++) {
-          const logits = model.forward(input, cache);
-          const next = tf.argMax(logits, 1) as tf.Tensor1D;
-          logitsPerStep.push(await logits.data() as Float32Array);
-          (await next.data()).forEach((tok, b) => out[b].push(tok));
-          tf.dispose([input, logits]);
-          input = next;
-        }
-        input.dispose();
-        cache.dispose();
-        model.dispose();
-        runs.push({tokens: out, logits: logitsPerStep});
-      }
-      const [dense, sparse] = runs;
-      for (let b = 0; b < B; b++) {
-        const t = dense.tokens[b].findIndex((tok, i) => tok !== sparse.tokens[b][i]);
-        if (t < 0) {
-          expect(sparse.tokens[b]).toEqual(dense.tokens[b]);
-          continue;
-        }
-        // Identical prefixes up to t: the two picks may differ only where the dense logits nearly tie.
-        const row = dense.logits[t].subarray(b * V, (b + 1) * V);
-        const gap = Math.abs(row[dense.tokens[b][t]] - row[sparse.tokens[b][t]]);
-        expect(gap).withContext(`sequence ${b} diverges at step ${t}: dense ${dense.tokens[b][t]}, sparse ${sparse.tokens[b][t]}, logit gap`)
-            .toBeLessThanOrEqual(TIE_TOL);
-        console.log(`decoder greedy ${name} on ${backend}: sequence ${b} diverges at step ${t} on a near tie (gap ${gap})`);
-      }
-    });
   }
 
+  it('tiny: the sparse model at 0% and the dense model pick the same greedy tokens for 32 steps', async () => {
+    const config = CONFIGS['tiny'], V = config.vocab;
+    const r = rng(`decoder greedy ${backend}`);
+    const [B, prompt, steps] = [BATCH, 4, 32];
+    const drawn = drawWeights(config, r);
+    const tokens = randomTokens(r, B, prompt, V);
+    const runs: Array<{tokens: number[][]; logits: Float32Array[]}> = [];
+    for (const mode of [{kind: 'dense'}, {kind: 'sparse', sparsity: 0}] as Mode[]) {
+      const {model} = await build(config, drawn, mode);
+      const cache = model.createCache(B, prompt + steps);
+      const out: number[][] = tokens.map(() => []);
+      const logitsPerStep: Float32Array[] = [];
+      let input = ids(tokens, 0, prompt);
+      for (let s = 0; s < steps; s++) {
+        const logits = model.forward(input, cache);
+        const next = tf.argMax(logits, 1) as tf.Tensor1D;
+        logitsPerStep.push(await logits.data() as Float32Array);
+        (await next.data()).forEach((tok, b) => out[b].push(tok));
+        tf.dispose([input, logits]);
+        input = next;
+      }
+      input.dispose();
+      cache.dispose();
+      model.dispose();
+      runs.push({tokens: out, logits: logitsPerStep});
+    }
+    const [dense, sparse] = runs;
+    for (let b = 0; b < B; b++) {
+      const t = dense.tokens[b].findIndex((tok, i) => tok !== sparse.tokens[b][i]);
+      if (t < 0) {
+        expect(sparse.tokens[b]).toEqual(dense.tokens[b]);
+        continue;
+      }
+      // Identical prefixes up to t: the two picks may differ only where the dense logits nearly tie.
+      const row = dense.logits[t].subarray(b * V, (b + 1) * V);
+      const gap = Math.abs(row[dense.tokens[b][t]] - row[sparse.tokens[b][t]]);
+      expect(gap).withContext(`sequence ${b} diverges at step ${t}: dense ${dense.tokens[b][t]}, sparse ${sparse.tokens[b][t]}, logit gap`)
+          .toBeLessThanOrEqual(TIE_TOL);
+      console.log(`decoder greedy on ${backend}: sequence ${b} diverges at step ${t} on a near tie (gap ${gap})`);
+    }
+  });
+
   it('copies no cache in a decode step: every output as large as a layer cache is a cache buffer', async () => {
-    const config = CONFIGS['tiny-llama'];
+    const config = CONFIGS['tiny'];
     const r = rng(`decoder no copy ${backend}`);
     const {model} = await build(config, drawWeights(config, r), {kind: 'sparse', sparsity: 0.5});
-    const [B, L] = [3, 40];
+    const [B, L] = [BATCH, 40];
     const cache = model.createCache(B, L);
-    const prompt = ids(randomTokens(r, B, 6, config.vocab), 0, 6);
+    const prompt = ids(randomTokens(r, B, 4, config.vocab), 0, 4);
     let tok = model.next(prompt, cache);
     const cacheIds = new Set<object>([...cache.keys, ...cache.values].map((t) => t.dataId));
     const layerSize = cache.keys[0].size;
