@@ -47,7 +47,7 @@ interface Args {
   seed: number;
   workers: number;
   sync: boolean;
-  submitBatch: number | null;
+  tfFlags: Array<[string, string | number | boolean]>;
   profile: boolean;
   deviceName: string | null;
 }
@@ -67,7 +67,9 @@ const HELP = `bench/e2e/decode.ts: greedy decoding, sparse vs dense TF.js, on We
   --seed 1                  weight and prompt seed (default 1)
   --workers N               threads that draw and encode weights (default: cores, at most 16)
   --sync                    read each token before recording the next step (default: one step of lag)
-  --submit-batch N          WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE for the whole run (default TF.js's, 15)
+  --tf-flag NAME=VALUE      set a tf.env() flag for the whole run, repeatable, e.g.
+                            WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (TF.js's default is 15) or
+                            TFJS_SPARSE_TARGET_WORKGROUPS=256 (when the sparse kernel splits K)
   --no-profile              skip op counts, GPU timing and the matmul-only loop
   --device-name NAME        device name written to the JSON
 Env: OUT, BENCH_COMMIT, BENCH_DAWN_FLAGS.`;
@@ -83,7 +85,7 @@ function parseArgs(argv: string[]): Args {
     configs: ['7b-slice', 'small'], sparsities: [0, 0.8, 0.9, 0.7, 0.5], batches: [1, 8], prompt: 128, newTokens: 128,
     prefillLens: [512], prefillBatches: [1, 8], valueType: 'float16', budgetS: 450,
     out: process.env.OUT || join('bench', 'results'), seed: 1,
-    workers: Math.max(1, Math.min(16, availableParallelism())), sync: false, submitBatch: null, profile: true,
+    workers: Math.max(1, Math.min(16, availableParallelism())), sync: false, tfFlags: [], profile: true,
     deviceName: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -117,7 +119,13 @@ function parseArgs(argv: string[]): Args {
       case '--seed': a.seed = Number(val()); break;
       case '--workers': a.workers = Number(val()); break;
       case '--sync': a.sync = true; break;
-      case '--submit-batch': a.submitBatch = Number(val()); break;
+      case '--tf-flag': {
+        const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(val());
+        if (!m) throw new Error('--tf-flag takes NAME=VALUE');
+        const v = m[2]!;
+        a.tfFlags.push([m[1]!, v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) && v !== '' ? Number(v) : v]);
+        break;
+      }
       case '--no-profile': a.profile = false; break;
       case '--device-name': a.deviceName = val(); break;
       default: throw new Error(`unknown flag ${k} (see --help)`);
@@ -601,13 +609,14 @@ async function main(): Promise<number> {
   tf.registerBackend('webgpu', async () => new WebGPUBackend(device, adapter.info), 3);
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend(webgpu) failed');
   backend = tf.backend() as WebGPUBackend;
-  if (args.submitBatch != null) tf.env().set(BATCH_FLAG, args.submitBatch);
+  for (const [name, value] of args.tfFlags) tf.env().set(name, value);
 
   say(`tfjs-sparse e2e decode benchmark, ${new Date().toISOString()}`);
   say(`device: ${deviceName} (${adapter.info.vendor} / ${adapter.info.architecture} / ${adapter.info.device}); commit ${buildInfo.commit}`);
   say(`configs ${args.configs.join(',')} | sparsity ${args.sparsities.join(',')} | batch ${args.batches.join(',')} | prompt ${args.prompt} + ${args.newTokens} new | ` +
       `prefill ${args.prefillLens.join(',') || 'none'} at batch ${args.prefillBatches.join(',')} | ${args.valueType} | ${args.sync ? 'sync' : 'reads one step behind'} | ` +
-      `submit batch ${tf.env().get(BATCH_FLAG)} | budget ${args.budgetS} s`);
+      `submit batch ${tf.env().get(BATCH_FLAG)} | budget ${args.budgetS} s` +
+      (args.tfFlags.length ? ` | flags ${args.tfFlags.map(([k, v]) => `${k}=${v}`).join(' ')}` : ''));
   say(`output: ${mainPath}`);
 
   if (device.features.has('timestamp-query') && args.profile) {
