@@ -62,7 +62,7 @@ const HELP = `bench/e2e/decode.ts: greedy decoding, sparse vs dense TF.js, on We
   --prefill 512             prompt lengths of the prefill-only runs; 'none' for none (default 512)
   --prefill-batch 1         batches of the prefill-only runs (default 1,8)
   --value-type float16      sparse value type: float16 or float32 (default float16)
-  --budget 450              seconds after which no new run starts (default 450)
+  --budget 420              seconds after which no new run starts (default 420; a watchdog exits 90 s later)
   --out DIR                 output folder (default $OUT, else bench/results)
   --seed 1                  weight and prompt seed (default 1)
   --workers N               threads that draw and encode weights (default: cores, at most 16)
@@ -83,7 +83,7 @@ function parseNumbers(s: string, what: string): number[] {
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     configs: ['7b-slice', 'small'], sparsities: [0, 0.8, 0.9, 0.7, 0.5], batches: [1, 8], prompt: 128, newTokens: 128,
-    prefillLens: [512], prefillBatches: [1, 8], valueType: 'float16', budgetS: 450,
+    prefillLens: [512], prefillBatches: [1, 8], valueType: 'float16', budgetS: 420,
     out: process.env.OUT || join('bench', 'results'), seed: 1,
     workers: Math.max(1, Math.min(16, availableParallelism())), sync: false, tfFlags: [], profile: true,
     deviceName: null,
@@ -696,11 +696,11 @@ async function main(): Promise<number> {
 }
 
 const watchdog = setTimeout(() => {
-  say(`watchdog: ${args.budgetS + 120} s passed; writing what there is and exiting`);
+  say(`watchdog: ${args.budgetS + 90} s passed; writing what there is and exiting`);
   summarize();
   writeOutputs();
   process.exit(3);
-}, (args.budgetS + 120) * 1000);
+}, (args.budgetS + 90) * 1000);
 
 main().then((code) => {
   clearTimeout(watchdog);
