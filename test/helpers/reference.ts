@@ -75,8 +75,8 @@ export function kinks(activation: Activation): number[] {
 }
 
 /**
- * y = act(x·w + bias) in float64. x is [M, K] row-major, w is [K, N] row-major (use the decoded
- * weights, i.e. what `toDense()` returns).
+ * y = act(x·w + bias) in float64, with dense matMul's IEEE semantics for NaN and ±Inf (in x or w). x is
+ * [M, K] row-major, w is [K, N] row-major (use the decoded weights, i.e. what `toDense()` returns).
  */
 export function refMatMul(
     x: ArrayLike<number>, w: ArrayLike<number>, M: number, K: number, N: number, opts: RefOptions = {}): RefResult {
@@ -86,15 +86,25 @@ export function refMatMul(
   const alpha = opts.leakyreluAlpha ?? 0.2;
   const z = new Float64Array(M * N);
   const scale = new Float64Array(M * N);
+  // Every product of the dense sum, with IEEE semantics: a zero weight is skipped only where x is finite
+  // (x·0 is NaN for a NaN or ±Inf x), and a zero x is not skipped (0·Inf is NaN).
+  const nonzero: number[][] = [];
+  for (let k = 0; k < K; k++) {
+    const cols: number[] = [];
+    for (let n = 0; n < N; n++) if (w[k * N + n] !== 0) cols.push(n);
+    nonzero.push(cols);
+  }
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
       const xv = x[m * K + k];
-      if (xv === 0) continue;
       const ax = Math.abs(xv);
       const row = k * N, out = m * N;
-      for (let n = 0; n < N; n++) {
+      if (!Number.isFinite(xv)) {
+        for (let n = 0; n < N; n++) z[out + n] += xv * w[row + n];
+        continue;
+      }
+      for (const n of nonzero[k]) {
         const wv = w[row + n];
-        if (wv === 0) continue;
         z[out + n] += xv * wv;
         scale[out + n] += ax * Math.abs(wv);
       }
