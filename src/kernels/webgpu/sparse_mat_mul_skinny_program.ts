@@ -63,10 +63,11 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     const fused = this.cfg.splits === 1;
     const rows = Array.from({length: MT}, (_, m) => m);
     const f16 = valueType === 'float16';
-    // A value pair (f16) or one value (f32) per 4-byte read.
+    // A value pair (f16) or one value (f32) per 4-byte read. e comes from the offsets and prefixes, which
+    // are data: clamped, so that even an encoding that skipped validation never reads past the binding.
     const fetch = `
       fn fetch(e : u32) -> u32 {
-        return bitcast<u32>(values[e / ${f16 ? 2 : 1}u]);
+        return bitcast<u32>(values[min(e / ${f16 ? 2 : 1}u, arrayLength(&values) - 1u)]);
       }`;
     const decode = f16 ? `let pair = unpack2x16float(fetch(e));
             let v = select(pair.x, pair.y, (e & 1u) == 1u);` : 'let v = bitcast<f32>(fetch(e));';
