@@ -14,6 +14,8 @@ export const GROUPS_PER_TILE = TILE_N / GROUP_N;
 export const HEADER_WORDS = TILE_N + GROUPS_PER_TILE / 2;
 /** First prefix word within a tile header. */
 export const PREFIX_WORD = TILE_N;
+/** The most header words (and value elements) a matrix may have: indices into them are int32. */
+export const MAX_HEADER_WORDS = 0x7fffffff;
 
 /** How values are stored: f16 pairs packed in 32-bit words, or f32. */
 export type ValueType = 'float16' | 'float32';

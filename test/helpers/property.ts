@@ -18,16 +18,18 @@ const LIMIT_MS = 45000;
 
 /**
  * Declares the `it` blocks that check `predicate` on `runs` cases drawn from `arb` (ten times as many
- * under TEST_LONG). `predicate` throws (or returns a message) for a counterexample.
+ * under TEST_LONG). `arb` may be a function, called when the cases run (after beforeAll). `predicate`
+ * throws (or returns a message) for a counterexample.
  */
 export function itHolds<T>(
-    label: string, runs: number, arb: fc.Arbitrary<T>, predicate: (c: T) => Promise<string | null | void>): void {
+    label: string, runs: number, arb: fc.Arbitrary<T> | (() => fc.Arbitrary<T>),
+    predicate: (c: T) => Promise<string | null | void>): void {
   const total = TEST_LONG ? 10 * runs : runs;
   for (let first = 0; first < total; first += CHUNK) {
     const n = Math.min(CHUNK, total - first);
     it(`${label} (cases ${first + 1}-${first + n} of ${total})`, async () => {
       const seed = (hash(`${label} ${first}`) ^ TEST_SEED) | 0;
-      const property = fc.asyncProperty(arb, async (c) => {
+      const property = fc.asyncProperty(typeof arb === 'function' ? arb() : arb, async (c) => {
         const msg = await predicate(c);
         if (msg) throw new Error(msg);
       });
