@@ -91,6 +91,7 @@ export default function(config) {
       captureConsole: true,
       jasmine: {random: false, timeoutInterval: 60000},
       tfjsSparseSeed: process.env.TEST_SEED || '',
+      tfjsSparseLong: process.env.TEST_LONG || '',
     },
     hostname: '127.0.0.1',
     listenAddress: '127.0.0.1',

@@ -2,7 +2,8 @@
 # npm test: runs every test/**/*.spec.ts in Node (cpu, and webgpu on Dawn when it has an adapter) and in
 # headless Chromium through karma (cpu and webgpu), then prints one line "N passed, N failed, N skipped"
 # summed over both runners. Exits non-zero on any failure, if a runner crashes or if one runs no spec.
-# Replay a run's random data with TEST_SEED=<seed> npm test.
+# Replay a run's random data with TEST_SEED=<seed> npm test. npm run test:long (TEST_LONG=1) runs the
+# property specs with ten times as many, and bigger, cases.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,9 @@ if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.j
 fi
 
 export TEST_SEED="${TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
-echo "TEST_SEED=$TEST_SEED (replay with: TEST_SEED=$TEST_SEED npm test)"
+long=""
+[ "${TEST_LONG:-}" = 1 ] && long=" TEST_LONG=1"
+echo "TEST_SEED=$TEST_SEED$long (replay with: TEST_SEED=$TEST_SEED$long npm test)"
 
 # The two runners run side by side (each mostly keeps one core busy: SwiftShader compiles shaders on
 # one thread), and their logs are printed one after the other. TEST_SERIAL=1 runs them one after the

@@ -10,7 +10,8 @@ import type {Shape} from '@tensorflow/tfjs-layers/dist/keras_format/common';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 import type {LayerVariable} from '@tensorflow/tfjs-layers/dist/variables';
 import type {Activation} from '../kernels/kernel_names.js';
-import {EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION, HEADER_WORDS, popcount32, TILE_N, tileGrid, ValueType, valueWords} from '../ops/format.js';
+import {checkShape} from '../ops/encode.js';
+import {EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION, HEADER_WORDS, popcount32, TILE_K, TILE_N, tileGrid, ValueType, valueWords} from '../ops/format.js';
 import {SparseMatrix} from '../ops/sparse_matrix.js';
 import {sparseMatMulParts, sparseMatMulTrainable, SparseParts, valuePositions} from '../ops/sparse_mat_mul_parts.js';
 import {validateEncoded} from '../ops/validate.js';
@@ -111,7 +112,7 @@ export class SparseDense extends layers.Layer {
     }
     super(base);
     if (!Number.isInteger(args.units) || args.units < 1) {
-      throw new Error(`SparseDense: units must be a positive integer, got ${String(args.units)}`);
+      throw new Error(`SparseDense: units must be a positive integer, got ${JSON.stringify(args.units)}`);
     }
     this.units = args.units;
     this.useBias = args.useBias ?? true;
@@ -139,7 +140,7 @@ export class SparseDense extends layers.Layer {
     this.initialKernel = kernel;
     this.configValueWords = kernel ? storedValueWords(kernel) : args.valueWords;
     if (this.configValueWords != null && (!Number.isInteger(this.configValueWords) || this.configValueWords < 0)) {
-      throw new Error(`SparseDense: valueWords must be a non-negative integer, got ${String(this.configValueWords)}`);
+      throw new Error(`SparseDense: valueWords must be a non-negative integer, got ${JSON.stringify(this.configValueWords)}`);
     }
     this.configSparsity = kernel ? 1 - countStored(kernel.header) / (kernel.shape[0] * kernel.shape[1]) : args.sparsity;
     if (args.bias != null) {
@@ -160,6 +161,9 @@ export class SparseDense extends layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? (inputShape as Shape[])[0] : inputShape) as Shape;
     const K = shape[shape.length - 1];
     if (K == null) throw new Error(`SparseDense '${this.name}': the last input dimension must be known`);
+    if (!Number.isInteger(K) || K < 1) {
+      throw new Error(`SparseDense '${this.name}': the last input dimension must be a positive integer, got ${JSON.stringify(K)}`);
+    }
     if (this.inputUnits != null && this.inputUnits !== K) {
       throw new Error(`SparseDense '${this.name}': the kernel has ${this.inputUnits} inputs, but the input has ${K}`);
     }
@@ -168,7 +172,13 @@ export class SparseDense extends layers.Layer {
     if (words == null) {
       throw new Error(`SparseDense '${this.name}': needs a kernel or valueWords (the length of its values weight) to build`);
     }
-    const grid = tileGrid(K, this.units);
+    const grid = tileGrid(...checkLayerShape(this.name, K, this.units));
+    // A saved config may claim any length: more words than the kernel's tiles can fill is an error
+    // before anything is allocated.
+    const most = Math.max(EMPTY_VALUE_WORDS, valueWords(grid.tiles * TILE_K * TILE_N, this.valueType));
+    if (words > most) {
+      throw new Error(`SparseDense '${this.name}': valueWords is ${words}, more than the ${most} a [${K}, ${this.units}] kernel can hold`);
+    }
     const zeros = initializers.zeros();
     this.headerVar = this.addWeight('header', [grid.tiles * HEADER_WORDS], 'int32', zeros, undefined, false);
     this.offsetsVar = this.addWeight('offsets', [grid.tiles + 1], 'int32', zeros, undefined, false);
@@ -473,6 +483,15 @@ export class SparseDense extends layers.Layer {
   }
 }
 serialization.registerClass(SparseDense);
+
+/** The kernel's shape, checked as SparseMatrix checks shapes, with the layer's name in the message. */
+function checkLayerShape(name: string, K: number, N: number): [number, number] {
+  try {
+    return checkShape([K, N]);
+  } catch (e) {
+    throw new Error(`SparseDense '${name}': ${(e as Error).message}`);
+  }
+}
 
 /** Words of the values weight that a layer holding `e` needs. */
 export function storedValueWords(e: EncodedSparseMatrix): number {

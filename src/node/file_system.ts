@@ -68,18 +68,23 @@ export function fileSystem(path: string): io.IOHandler {
         const specs: io.WeightsManifestEntry[] = [];
         const buffers: ArrayBuffer[] = [];
         for (const group of manifest) {
+          if (group == null || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+            throw new Error(`fileSystem: ${json} has a malformed weightsManifest entry (it needs paths and weights)`);
+          }
           let bytes = 0;
           for (const p of group.paths) {
-            const file = resolve(dir, p);
+            const file = resolve(dir, String(p));
             if (!file.startsWith(dir + sep)) throw new Error(`fileSystem: weight path '${p}' is outside ${dir}`);
-            const data = await readFile(file);
+            let data: Uint8Array;
+            try {
+              data = await readFile(file);
+            } catch (e) {
+              throw new Error(`fileSystem: cannot read weight file '${p}' listed in ${json}: ${(e as Error).message}`);
+            }
             buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
             bytes += data.byteLength;
           }
-          const expected = group.weights.reduce((a, w) => a + weightBytes(w), 0);
-          if (bytes !== expected) {
-            throw new Error(`fileSystem: the weight files of ${json} hold ${bytes} bytes, but their manifest lists ${expected}`);
-          }
+          checkGroupBytes(group, bytes, json);
           specs.push(...group.weights);
         }
         return [specs, io.CompositeArrayBuffer.join(buffers)];
@@ -90,11 +95,31 @@ export function fileSystem(path: string): io.IOHandler {
 
 const BYTES: Record<string, number> = {float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2};
 
-function weightBytes(w: io.WeightsManifestEntry): number {
-  const size = w.shape.reduce((a, d) => a * d, 1);
-  if (w.quantization != null) {
-    return size * (BYTES[w.quantization.dtype] ?? 0);
+function weightBytes(w: io.WeightsManifestEntry, json: string): number {
+  if (w == null || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Error(`fileSystem: weight '${w?.name}' in ${json} has a malformed shape ${JSON.stringify(w?.shape)}`);
   }
+  const size = w.shape.reduce((a, d) => a * d, 1);
+  const dtype = w.quantization != null ? w.quantization.dtype : w.dtype;
   if (w.dtype === 'string') throw new Error(`fileSystem: string weights ('${w.name}') are not supported`);
-  return size * (BYTES[w.dtype] ?? 0);
+  const bytes = BYTES[dtype];
+  if (bytes == null) throw new Error(`fileSystem: weight '${w.name}' in ${json} has an unknown dtype ${JSON.stringify(dtype)}`);
+  return size * bytes;
+}
+
+/** A group's weights must fill its files exactly: names the first weight past their end, or the bytes left over. */
+function checkGroupBytes(group: io.WeightsManifestConfig[number], bytes: number, json: string): void {
+  let end = 0;
+  for (const w of group.weights) {
+    const start = end;
+    end += weightBytes(w, json);
+    if (end > bytes) {
+      throw new Error(
+          `fileSystem: weight '${w.name}' (bytes ${start} to ${end}) runs past the end of its weight files ` +
+          `(${group.paths.join(', ')}: ${bytes} bytes) in ${json}`);
+    }
+  }
+  if (end !== bytes) {
+    throw new Error(`fileSystem: the weight files of ${json} (${group.paths.join(', ')}) hold ${bytes} bytes, but their manifest lists ${end}`);
+  }
 }

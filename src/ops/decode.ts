@@ -2,14 +2,20 @@
 import {f16BitsToF32} from './f16.js';
 import {EncodedSparseMatrix, forEachPosition} from './format.js';
 
-/** Calls `visit(row, column, value)` for every stored entry, in storage order. */
+/**
+ * Calls `visit(row, column, value)` for every stored entry, in storage order. The element index is
+ * clamped to the values as the kernels clamp it (as a u32), which matters only for an encoding that
+ * skipped validation.
+ */
 export function forEachStored(e: EncodedSparseMatrix, visit: (k: number, n: number, v: number) => void): void {
   if (e.valueType === 'float16') {
     const halves = new Uint16Array(e.values.buffer, e.values.byteOffset, e.values.length * 2);
-    forEachPosition(e.shape, e.header, e.offsets, (k, n, el) => visit(k, n, f16BitsToF32(halves[el])));
+    const last = halves.length - 1;
+    forEachPosition(e.shape, e.header, e.offsets, (k, n, el) => visit(k, n, f16BitsToF32(halves[Math.min(el >>> 0, last)])));
   } else {
     const floats = new Float32Array(e.values.buffer, e.values.byteOffset, e.values.length);
-    forEachPosition(e.shape, e.header, e.offsets, (k, n, el) => visit(k, n, floats[el]));
+    const last = floats.length - 1;
+    forEachPosition(e.shape, e.header, e.offsets, (k, n, el) => visit(k, n, floats[Math.min(el >>> 0, last)]));
   }
 }
 

@@ -1,6 +1,6 @@
 /** Encoders into the tiled-bitmap format (docs/format.md): from a dense array or from COO entries. */
 import {f32ToF16Bits, F16_MAX} from './f16.js';
-import {EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION, GROUP_N, GROUPS_PER_TILE, HEADER_WORDS, PREFIX_WORD, popcount32, TILE_K, TILE_N, TileGrid, tileGrid, ValueType, valueAlign, valueWords} from './format.js';
+import {EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION, GROUP_N, GROUPS_PER_TILE, HEADER_WORDS, MAX_HEADER_WORDS, PREFIX_WORD, popcount32, TILE_K, TILE_N, TileGrid, tileGrid, ValueType, valueAlign, valueWords} from './format.js';
 
 export function checkShape(shape: readonly number[]): [number, number] {
   if (!Array.isArray(shape) || shape.length !== 2) {
@@ -9,8 +9,12 @@ export function checkShape(shape: readonly number[]): [number, number] {
   const [K, N] = shape;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 1 || d > 0x7fffffff) {
-      throw new Error(`SparseMatrix: shape must be two positive integers, got [${shape.join(', ')}]`);
+      throw new Error(`SparseMatrix: shape must be two positive integers, got [${shape.map((v) => JSON.stringify(v)).join(', ')}]`);
     }
+  }
+  const words = tileGrid(K, N).tiles * HEADER_WORDS;
+  if (words > MAX_HEADER_WORDS) {
+    throw new Error(`SparseMatrix: shape [${K}, ${N}] needs a header of ${words} words, more than the format's ${MAX_HEADER_WORDS}`);
   }
   return [K, N];
 }

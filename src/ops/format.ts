@@ -14,6 +14,8 @@ export const GROUPS_PER_TILE = TILE_N / GROUP_N;
 export const HEADER_WORDS = TILE_N + GROUPS_PER_TILE / 2;
 /** First prefix word within a tile header. */
 export const PREFIX_WORD = TILE_N;
+/** The most header words (and value elements) a matrix may have: indices into them are int32. */
+export const MAX_HEADER_WORDS = 0x7fffffff;
 
 /** How values are stored: f16 pairs packed in 32-bit words, or f32. */
 export type ValueType = 'float16' | 'float32';
@@ -79,12 +81,14 @@ export function groupPrefix(header: Int32Array, t: number, g: number): number {
 
 /**
  * Calls `visit(k, n, e)` for every stored entry in storage order (tile, column, row): its row, its column
- * and its element index in the values.
+ * and its element index in the values. Bits outside the matrix (only in an encoding that skipped
+ * validation) take their element but are not visited, as the kernels do.
  */
 export function forEachPosition(
     shape: [number, number], header: Int32Array, offsets: Int32Array,
     visit: (k: number, n: number, e: number) => void): void {
-  const grid = tileGrid(shape[0], shape[1]);
+  const [K, N] = shape;
+  const grid = tileGrid(K, N);
   for (let nt = 0; nt < grid.NT; nt++) {
     for (let kt = 0; kt < grid.KT; kt++) {
       const t = nt * grid.KT + kt;
@@ -93,9 +97,10 @@ export function forEachPosition(
         let w = header[t * HEADER_WORDS + c];
         const n = nt * TILE_N + c;
         while (w !== 0) {
-          const r = 31 - Math.clz32(w & -w);
+          const k = kt * TILE_K + 31 - Math.clz32(w & -w);
           w &= w - 1;
-          visit(kt * TILE_K + r, n, e++);
+          if (k < K && n < N) visit(k, n, e);
+          e++;
         }
       }
     }

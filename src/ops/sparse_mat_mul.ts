@@ -1,5 +1,5 @@
 /** The sparseMatMul op: x·W with a SparseMatrix W, fused bias and activation, and its gradient. */
-import {engine, GradConfig, NamedTensorMap, registerGradient, reshape, sum, Tensor, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
+import {concat, engine, GradConfig, NamedTensorMap, registerGradient, reshape, slice, sum, Tensor, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
 import {Activation, ACTIVATIONS, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
 import {SparseMatrix} from './sparse_matrix.js';
 import {activationGrad, NO_PRELU_GRADIENT} from './activation_grad.js';
@@ -27,7 +27,7 @@ export interface SparseMatMulOptions {
  */
 export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: SparseMatMulOptions = {}): Tensor {
   if (!(w instanceof SparseMatrix)) throw new Error('sparseMatMul: w must be a SparseMatrix');
-  const {header, offsets, values} = w.tensors();
+  const parts = w.columnParts();
   const [K, N] = w.shape;
   const activation = opts.activation ?? 'linear';
   if (!ACTIVATIONS.includes(activation)) {
@@ -40,7 +40,7 @@ export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: Spar
   };
   // The common case (2-D tensor inputs) makes no intermediate tensors: decode-time calls are µs-scale.
   const direct = x instanceof Tensor && x.rank === 2 && (opts.bias == null || opts.bias instanceof Tensor) &&
-      (activation !== 'prelu' || opts.preluActivationWeights instanceof Tensor);
+      (activation !== 'prelu' || opts.preluActivationWeights instanceof Tensor) && parts.length === 1;
   // Otherwise inside tidy, so tensors made from TensorLikes are freed even when a check throws.
   return direct ? run() : tidy(run);
 
@@ -54,29 +54,38 @@ export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: Spar
     if ($x.shape[innerAxis] !== K) {
       throw new Error(`sparseMatMul: x has ${$x.shape[innerAxis]} inputs on axis ${innerAxis} (shape [${$x.shape.join(', ')}]), but the weight is [${K}, ${N}]`);
     }
-    const inputs: NamedTensorMap = {x: $x, header, offsets, values};
+    let bias: Tensor | undefined, alpha: Tensor | undefined;
     if (opts.bias != null) {
-      const bias = toFloatTensor(opts.bias, 'bias');
+      bias = toFloatTensor(opts.bias, 'bias');
       if (bias.rank !== 1 || bias.shape[0] !== N) throw new Error(`sparseMatMul: bias must have shape [${N}], got [${bias.shape.join(', ')}]`);
-      inputs.bias = bias;
     }
     if (activation === 'prelu') {
       if (opts.preluActivationWeights == null) throw new Error('sparseMatMul: activation prelu needs preluActivationWeights');
-      const alpha = toFloatTensor(opts.preluActivationWeights, 'preluActivationWeights');
+      alpha = toFloatTensor(opts.preluActivationWeights, 'preluActivationWeights');
       if (alpha.size !== 1 && alpha.size !== N) {
         throw new Error(`sparseMatMul: preluActivationWeights must have size 1 or ${N}, got shape [${alpha.shape.join(', ')}]`);
       }
-      inputs.preluActivationWeights = alpha;
     }
     if (rank === 2) {
       attrs.transposeX = transposeX;
-      return engine().runKernel(SparseMatMul, inputs, attrs as never) as Tensor;
+      return multiply($x, bias, alpha);
     }
     const batch = $x.shape.slice(0, innerAxis);
     const perm = [...batch.map((_, i) => i), rank - 1, rank - 2];
-    inputs.x = reshape(transposeX ? transpose($x, perm) : $x, [-1, K]);
-    const y = engine().runKernel(SparseMatMul, inputs, attrs as never) as Tensor;
+    const y = multiply(reshape(transposeX ? transpose($x, perm) : $x, [-1, K]), bias, alpha);
     return reshape(y, transposeX ? [...batch, $x.shape[rank - 1], N] : [...batch, N]);
+  }
+
+  /** The kernel on a 2-D x, once per column range of w (see SparseMatrix), the outputs side by side. */
+  function multiply(x2: Tensor, bias: Tensor | undefined, alpha: Tensor | undefined): Tensor {
+    const ys = parts.map((p) => {
+      const whole = parts.length === 1;
+      const inputs: NamedTensorMap = {x: x2, header: p.header, offsets: p.offsets, values: p.values};
+      if (bias) inputs.bias = whole ? bias : slice(bias, p.n0, p.N);
+      if (alpha) inputs.preluActivationWeights = whole || alpha.size === 1 ? alpha : slice(reshape(alpha, [N]), p.n0, p.N);
+      return engine().runKernel(SparseMatMul, inputs, {...attrs, N: p.N} as never) as Tensor;
+    });
+    return ys.length === 1 ? ys[0] : concat(ys, 1);
   }
 }
 

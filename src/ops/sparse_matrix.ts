@@ -1,5 +1,7 @@
 /** SparseMatrix: an encoded weight that lives on the active TF.js backend as int32 tensors. */
-import {Tensor, Tensor1D, Tensor2D, tensor1d, tensor2d} from '@tensorflow/tfjs-core';
+import {dispose, engine, keep, KernelBackend, Tensor, Tensor1D, Tensor2D, tensor1d, tensor2d} from '@tensorflow/tfjs-core';
+import {backendLimits, BackendLimits} from '../kernels/backend_limits.js';
+import {MIN_VALUE_WORDS, planColumnParts, sliceColumns} from './column_parts.js';
 import {decodeDense} from './decode.js';
 import {checkShape, checkValueType, describe, encodeCOO, encodeDense} from './encode.js';
 import {EncodedSparseMatrix, HEADER_WORDS, popcount32, TILE_N, ValueType} from './format.js';
@@ -18,12 +20,29 @@ export interface SparseMatrixTensors {
   values: Tensor1D;
 }
 
+/** Internal: the tensors of the columns [n0, n0 + N) of a matrix, a valid encoding of [K, N] on its own. */
+export interface ColumnPart extends SparseMatrixTensors {
+  n0: number;
+  N: number;
+}
+
+/** The tensors of a matrix on one backend, under that backend's limits. */
+interface Placement {
+  backend: KernelBackend;
+  limits: BackendLimits;
+  parts: ColumnPart[];
+}
+
 /**
  * A weight W of shape [K, N] (as `y = x·W`, the layout of TF.js Dense kernels), stored in the
  * tiled-bitmap format of docs/format.md: only the nonzeros, as f16 (default) or f32.
  *
- * It owns three int32 tensors on the backend that was active when it was built, and keeps a host copy
- * of the same arrays for `toEncoded()` and `toDense()`. Call `dispose()` to free the tensors.
+ * It owns three int32 tensors on the active backend, and keeps a host copy of the same arrays for
+ * `toEncoded()` and `toDense()`. When the active backend changes, the next use makes its tensors there
+ * from the host copy (and frees the old ones), so results do not depend on where it was built. Where
+ * the arrays exceed what one binding of the backend may hold (WebGPU's maxStorageBufferBindingSize), the
+ * tensors are split by column strips and sparseMatMul runs once per range. The tensors are kept out of
+ * `tf.tidy`; call `dispose()` to free them.
  */
 export class SparseMatrix {
   /** [K, N]: K inputs (rows), N outputs (columns). */
@@ -33,7 +52,7 @@ export class SparseMatrix {
   /** Number of stored (nonzero) entries. */
   readonly nnz: number;
   private readonly encoded: EncodedSparseMatrix;
-  private readonly gpu: SparseMatrixTensors;
+  private placed: Placement | null = null;
   private disposed = false;
 
   private constructor(encoded: EncodedSparseMatrix, nnz: number) {
@@ -41,13 +60,7 @@ export class SparseMatrix {
     this.shape = [encoded.shape[0], encoded.shape[1]];
     this.valueType = encoded.valueType;
     this.nnz = nnz;
-    // A zero-length buffer cannot be bound on WebGPU, so an all-zero matrix keeps one 16-byte word group.
-    const values = encoded.values.length > 0 ? encoded.values : new Int32Array(4);
-    this.gpu = {
-      header: tensor1d(encoded.header, 'int32'),
-      offsets: tensor1d(encoded.offsets, 'int32'),
-      values: tensor1d(values, 'int32'),
-    };
+    this.place();
   }
 
   /** Encodes a dense row-major [K, N] array. Entries equal to 0 are not stored. Synchronous. */
@@ -106,7 +119,8 @@ export class SparseMatrix {
 
   /** Every byte the matrix stores on the backend: header, offsets and values. */
   get byteSize(): number {
-    return this.gpu.header.size * 4 + this.gpu.offsets.size * 4 + this.gpu.values.size * 4;
+    const e = this.encoded;
+    return 4 * (e.header.length + e.offsets.length + Math.max(e.values.length, MIN_VALUE_WORDS));
   }
 
   /** Fraction of entries that are zero. */
@@ -118,19 +132,64 @@ export class SparseMatrix {
     return this.disposed;
   }
 
-  /** The int32 tensors the kernels read. Throws if disposed. */
+  /**
+   * The int32 tensors the kernels read, on the active backend. Throws if disposed, or if the matrix is
+   * split by columns there (see the class comment; sparseMatMul handles that).
+   */
   tensors(): SparseMatrixTensors {
+    const parts = this.columnParts();
+    if (parts.length > 1) {
+      throw new Error(
+          `SparseMatrix: [${this.shape.join(', ')}] is split into ${parts.length} column ranges on this backend ` +
+          `(its arrays exceed one binding), so it has no single set of tensors; sparseMatMul takes it as it is`);
+    }
+    const {header, offsets, values} = parts[0];
+    return {header, offsets, values};
+  }
+
+  /** Internal: the column ranges and their tensors on the active backend (one range when it fits). */
+  columnParts(): ColumnPart[] {
     this.assertLive('use');
-    return this.gpu;
+    return this.place();
   }
 
   /** Frees the tensors. Using the matrix afterwards is an error. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.gpu.header.dispose();
-    this.gpu.offsets.dispose();
-    this.gpu.values.dispose();
+    this.release();
+  }
+
+  /** Makes the tensors on the active backend, under its limits, unless they are there already. */
+  private place(): ColumnPart[] {
+    const backend = engine().backend;
+    const limits = backendLimits(backend);
+    const p = this.placed;
+    // Tensors disposed from outside (tf.dispose on tensors()) are made again from the host copy too.
+    if (p != null && p.backend === backend && p.limits.maxBindingBytes === limits.maxBindingBytes &&
+        p.limits.maxColumnStrips === limits.maxColumnStrips &&
+        p.parts.every((part) => !part.header.isDisposed && !part.offsets.isDisposed && !part.values.isDisposed)) {
+      return p.parts;
+    }
+    const ranges = planColumnParts(this.encoded, limits);
+    this.release();
+    const parts = ranges.map((range): ColumnPart => {
+      const e = sliceColumns(this.encoded, range);
+      // A zero-length buffer cannot be bound on WebGPU, so an empty part keeps one 16-byte word group.
+      const values = e.values.length > 0 ? e.values : new Int32Array(MIN_VALUE_WORDS);
+      return {
+        n0: range.nt0 * TILE_N, N: e.shape[1],
+        header: keep(tensor1d(e.header, 'int32')), offsets: keep(tensor1d(e.offsets, 'int32')),
+        values: keep(tensor1d(values, 'int32')),
+      };
+    });
+    this.placed = {backend, limits, parts};
+    return parts;
+  }
+
+  private release(): void {
+    for (const part of this.placed?.parts ?? []) dispose([part.header, part.offsets, part.values]);
+    this.placed = null;
   }
 
   private assertLive(what: string): void {

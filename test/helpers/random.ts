@@ -7,7 +7,7 @@
 
 interface SeedSources {
   process?: {env?: Record<string, string | undefined>};
-  __karma__?: {config?: {tfjsSparseSeed?: string | number}};
+  __karma__?: {config?: {tfjsSparseSeed?: string | number, tfjsSparseLong?: string}};
 }
 
 function runSeed(): number {
@@ -19,7 +19,13 @@ function runSeed(): number {
 
 export const TEST_SEED = runSeed();
 
-function hash(s: string): number {
+/** `npm run test:long` (TEST_LONG=1): property specs run ten times as many cases. */
+export const TEST_LONG = (() => {
+  const g = globalThis as unknown as SeedSources;
+  return (g.__karma__?.config?.tfjsSparseLong ?? g.process?.env?.TEST_LONG ?? '') === '1';
+})();
+
+export function hash(s: string): number {
   let h = 2166136261 >>> 0;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   return h;

@@ -10,6 +10,7 @@
  * others). A correct f32 kernel stays orders of magnitude inside this for the sizes used here (K ≤ 4097);
  * a wrong weight, a dropped or misplaced value, or a missing bias term does not.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type {Activation} from '../../src/index';
 
 export const REL_TOL = 1e-5;
@@ -21,6 +22,17 @@ export interface RefOptions {
   leakyreluAlpha?: number;
   /** Size 1 or N. */
   prelu?: ArrayLike<number>;
+  /**
+   * Read f32 subnormals in x and w as 0, as a backend that flushes them does (WGSL allows it; SwiftShader
+   * does): there a subnormal x times Inf is NaN, as 0·Inf is. See {@link flushesSubnormals}.
+   */
+  flushSubnormals?: boolean;
+}
+
+const F32_MIN_NORMAL = Math.pow(2, -126);
+
+function flushed(a: ArrayLike<number>): Float64Array {
+  return Float64Array.from(a, (v) => (Math.abs(v) < F32_MIN_NORMAL ? 0 : v));
 }
 
 /** A reference result: pre-activation z, output y and the error scale s, all [M, N] row-major. */
@@ -75,26 +87,40 @@ export function kinks(activation: Activation): number[] {
 }
 
 /**
- * y = act(x·w + bias) in float64. x is [M, K] row-major, w is [K, N] row-major (use the decoded
- * weights, i.e. what `toDense()` returns).
+ * y = act(x·w + bias) in float64, with dense matMul's IEEE semantics for NaN and ±Inf (in x or w). x is
+ * [M, K] row-major, w is [K, N] row-major (use the decoded weights, i.e. what `toDense()` returns).
  */
 export function refMatMul(
     x: ArrayLike<number>, w: ArrayLike<number>, M: number, K: number, N: number, opts: RefOptions = {}): RefResult {
   if (x.length !== M * K) throw new Error(`refMatMul: x has ${x.length} values, expected ${M}×${K}`);
   if (w.length !== K * N) throw new Error(`refMatMul: w has ${w.length} values, expected ${K}×${N}`);
+  if (opts.flushSubnormals) {
+    x = flushed(x);
+    w = flushed(w);
+  }
   const activation = opts.activation ?? 'linear';
   const alpha = opts.leakyreluAlpha ?? 0.2;
   const z = new Float64Array(M * N);
   const scale = new Float64Array(M * N);
+  // Every product of the dense sum, with IEEE semantics: a zero weight is skipped only where x is finite
+  // (x·0 is NaN for a NaN or ±Inf x), and a zero x is not skipped (0·Inf is NaN).
+  const nonzero: number[][] = [];
+  for (let k = 0; k < K; k++) {
+    const cols: number[] = [];
+    for (let n = 0; n < N; n++) if (w[k * N + n] !== 0) cols.push(n);
+    nonzero.push(cols);
+  }
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
       const xv = x[m * K + k];
-      if (xv === 0) continue;
       const ax = Math.abs(xv);
       const row = k * N, out = m * N;
-      for (let n = 0; n < N; n++) {
+      if (!Number.isFinite(xv)) {
+        for (let n = 0; n < N; n++) z[out + n] += xv * w[row + n];
+        continue;
+      }
+      for (const n of nonzero[k]) {
         const wv = w[row + n];
-        if (wv === 0) continue;
         z[out + n] += xv * wv;
         scale[out + n] += ax * Math.abs(wv);
       }
@@ -140,16 +166,16 @@ function same(a: number, b: number): boolean {
 }
 
 /**
- * Checks every element: |actual − expected| ≤ tol (a per-element array or one number). NaN must match
- * NaN and infinities must match exactly. On failure the message names how many elements are off and the
- * worst one (largest |err| / tol), with its index in `shape`.
+ * Compares every element: |actual − expected| ≤ tol (a per-element array or one number). NaN must match
+ * NaN and infinities must match exactly. Returns null when all match, else a message that names how
+ * many elements are off and the worst one (largest |err| / tol), with its index in `shape`.
  */
-export function expectAllClose(
+export function mismatch(
     actual: ArrayLike<number>, expected: ArrayLike<number>, tol: ArrayLike<number> | number,
-    shape: readonly number[], what = 'result'): void {
+    shape: readonly number[], what = 'result'): string | null {
   const total = shape.reduce((a, b) => a * b, 1);
-  expect(actual.length).withContext(`${what}: number of elements`).toBe(total);
-  expect(expected.length).withContext(`${what}: number of reference elements`).toBe(total);
+  if (actual.length !== total) return `${what}: ${actual.length} elements, expected ${total}`;
+  if (expected.length !== total) return `${what}: ${expected.length} reference elements, expected ${total}`;
   let bad = 0, worst = -1, worstRatio = -1;
   for (let i = 0; i < total; i++) {
     const a = actual[i], e = expected[i];
@@ -163,14 +189,19 @@ export function expectAllClose(
       worst = i;
     }
   }
-  let msg = `${what}: all ${total} elements within tolerance`;
-  if (bad > 0) {
-    const t = typeof tol === 'number' ? tol : tol[worst];
-    msg = `${what}: ${bad} of ${total} elements outside tolerance; worst at ${index(worst, shape)}: ` +
-        `got ${actual[worst]}, expected ${expected[worst]}, |err| = ${Math.abs(actual[worst] - expected[worst])} ` +
-        `> tol ${t} (${worstRatio.toPrecision(3)}× the tolerance)`;
-  }
-  expect(bad).withContext(msg).toBe(0);
+  if (bad === 0) return null;
+  const t = typeof tol === 'number' ? tol : tol[worst];
+  return `${what}: ${bad} of ${total} elements outside tolerance; worst at ${index(worst, shape)}: ` +
+      `got ${actual[worst]}, expected ${expected[worst]}, |err| = ${Math.abs(actual[worst] - expected[worst])} ` +
+      `> tol ${t} (${worstRatio.toPrecision(3)}× the tolerance)`;
+}
+
+/** {@link mismatch} as a jasmine expectation. */
+export function expectAllClose(
+    actual: ArrayLike<number>, expected: ArrayLike<number>, tol: ArrayLike<number> | number,
+    shape: readonly number[], what = 'result'): void {
+  const msg = mismatch(actual, expected, tol, shape, what);
+  expect(msg === null).withContext(msg ?? '').toBeTrue();
 }
 
 /** The largest |err| / tol over all elements (for reporting how much headroom a result has). */
@@ -178,4 +209,16 @@ export function worstRatio(actual: ArrayLike<number>, expected: ArrayLike<number
   let w = 0;
   for (let i = 0; i < expected.length; i++) w = Math.max(w, Math.abs(actual[i] - expected[i]) / tol[i]);
   return w;
+}
+
+/**
+ * Whether dense tf.matMul on the active backend flushes f32 subnormals to 0 (a subnormal times Inf is
+ * then NaN), so that the reference can do as it does.
+ */
+export async function flushesSubnormals(): Promise<boolean> {
+  const [a, b] = [tf.tensor2d([Math.pow(2, -140)], [1, 1]), tf.tensor2d([Infinity], [1, 1])];
+  const y = tf.matMul(a, b);
+  const flushes = Number.isNaN((await y.data())[0]);
+  tf.dispose([a, b, y]);
+  return flushes;
 }

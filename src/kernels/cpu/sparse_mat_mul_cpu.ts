@@ -2,7 +2,8 @@
 import {DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
 import {activate} from '../../ops/activation.js';
 import {forEachStored} from '../../ops/decode.js';
-import {EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION} from '../../ops/format.js';
+import {EncodedSparseMatrix, forEachPosition, FORMAT_NAME, FORMAT_VERSION} from '../../ops/format.js';
+import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
 
 interface SyncBackend {
@@ -19,8 +20,44 @@ function asWords(a: TypedArray): Int32Array {
   return a instanceof Int32Array ? a : new Int32Array(a.buffer, a.byteOffset, a.length);
 }
 
+/**
+ * Dense matMul multiplies every x[m, i] by every weight, and x·0 is NaN when x is NaN or ±Inf. The sparse
+ * sum skips the weights that are not stored, so this sets NaN wherever such an x meets one of them.
+ * `xAt(m, i)` reads x; `stored(visit)` lists the stored (inner, outer) positions.
+ */
+function absentTimesNonFinite(
+    acc: Float64Array, M: number, inner: number, outer: number, xAt: (m: number, i: number) => number,
+    stored: (visit: (i: number, o: number) => void) => void): void {
+  const badRows: number[][] = [];
+  const slot = new Int32Array(inner).fill(-1);
+  let slots = 0;
+  for (let m = 0; m < M; m++) {
+    const bad: number[] = [];
+    for (let i = 0; i < inner; i++) {
+      if (Number.isFinite(xAt(m, i))) continue;
+      if (slot[i] < 0) slot[i] = slots++;
+      bad.push(slot[i]);
+    }
+    badRows.push(bad);
+  }
+  if (slots === 0) return;
+  // present[s · outer + o]: whether the weight at (inner index of slot s, o) is stored.
+  const present = new Uint8Array(slots * outer);
+  stored((i, o) => {
+    if (slot[i] >= 0) present[slot[i] * outer + o] = 1;
+  });
+  for (let m = 0; m < M; m++) {
+    const bad = badRows[m];
+    if (bad.length === 0) continue;
+    for (let o = 0; o < outer; o++) {
+      if (bad.some((s) => present[s * outer + o] === 0)) acc[m * outer + o] = NaN;
+    }
+  }
+}
+
 function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, attrs: SparseMatMulAttrs}): TensorInfo {
   const {inputs, attrs} = args;
+  checkKernelInputs(inputs, attrs);
   const backend = args.backend as SyncBackend;
   const {K, N, transposeX, transposeW, activation, leakyreluAlpha} = attrs;
   const [rowsX, colsX] = inputs.x.shape;
@@ -38,6 +75,9 @@ function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, at
   forEachStored(encoded, (k, n, v) => {
     const [i, o] = transposeW ? [n, k] : [k, n];
     for (let m = 0; m < M; m++) acc[m * outer + o] += xAt(m, i) * v;
+  });
+  absentTimesNonFinite(acc, M, inner, outer, xAt, (visit) => {
+    forEachPosition(encoded.shape, encoded.header, encoded.offsets, (k, n) => transposeW ? visit(n, k) : visit(k, n));
   });
   const bias = inputs.bias ? read(backend, inputs.bias) : undefined;
   const prelu = inputs.preluActivationWeights ? read(backend, inputs.preluActivationWeights) : undefined;

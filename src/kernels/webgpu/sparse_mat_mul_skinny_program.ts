@@ -96,22 +96,30 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
             let k = k0 + countOneBits(w - 1u);
             ${fma('k', f16 ? `${value('e')}.x` : value('e'))}
           }`;
-    // A value pair (f16) or one value (f32) per 4-byte read.
+    // A value pair (f16) or one value (f32) per 4-byte read. The index comes from the offsets and
+    // prefixes, which are data: clamped, so that even an encoding that skipped validation never reads
+    // past the binding.
     const fetch = `
       fn fetch(i : u32) -> u32 {
-        return bitcast<u32>(values[i]);
+        return bitcast<u32>(values[min(i, arrayLength(&values) - 1u)]);
       }`;
     // The lane's first value: its group's stored prefix plus the popcounts of the columns before it
     // (selects rather than a loop, for the same loop guard).
     const columnsBefore = [0, 1, 2].map((c) =>
       `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), lane % 4u > ${c}u);`).join('\n            ');
+    // Row k0 + lane of the tile's window, for every row of x: one coalesced read per row per tile, so that
+    // the workgroup sees every x in its K range and knows whether it must take absentNonFinite below.
+    const probeNonFinite = `if (k0 + lane < uniforms.K) {
+              ${rows.map((m) => `xExp = max(xExp, bitcast<u32>(x[xRow${m} + (k0 + lane) * kStride]) & EXP);`).join('\n              ')}
+            }`;
     const tileBody = `
             let h = t * 36u;
             let g = lane / 4u;
             let prefixes = u32(header[h + 32u + g / 2u]);
             var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
             ${columnsBefore}
-            var w = u32(header[h + lane]);
+            ${probeNonFinite}
+            var w = u32(header[h + lane]) & rowsIn(k0);
             ${bitLoop}`;
 
     return `
@@ -123,7 +131,40 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
       const SLICES = ${SLICES}u;
       // Each slice's sums for every row, then added across slices.
       var<workgroup> red : array<f32, ${LANES * SLICES * MT}>;
+      // Set when an x in the workgroup's rows and K range is NaN or ±Inf.
+      var<workgroup> nonFinite : atomic<u32>;
+      // The f32 exponent bits: all set for NaN and ±Inf only.
+      const EXP = 0x7f800000u;
       ${fetch}
+
+      // The bits of the rows of tile row k0 that lie inside K: rows past K are never read, even for an
+      // encoding that skipped validation.
+      fn rowsIn(k0 : u32) -> u32 {
+        let rows = uniforms.K - k0;
+        return select(0xffffffffu, (1u << rows) - 1u, rows < 32u);
+      }
+
+      // Dense matMul multiplies every x by every weight, and x·0 is NaN for a NaN or ±Inf x; the main loop
+      // skips the weights that are not stored. So where some x of the workgroup is not finite (rare), each
+      // output walks its column's absent bits over the workgroup's K range and becomes NaN if one meets such
+      // an x. The finite path never comes here.
+      fn absentNonFinite(m : u32, n : u32, ktBegin : u32, ktEnd : u32, s : f32) -> f32 {
+        if (m >= uniforms.M || n >= uniforms.N) { return s; }
+        ${transposeX ? 'let xRow = m;\n        let kStride = uniforms.M;' : 'let xRow = m * uniforms.K;\n        let kStride = 1u;'}
+        for (var kt = ktBegin; kt < ktEnd; kt = kt + 1u) {
+          let k0 = kt * 32u;
+          var absent = ~u32(header[((n / 32u) * uniforms.KT + kt) * 36u + n % 32u]) & rowsIn(k0);
+          loop {
+            if (absent == 0u) { break; }
+            let k = k0 + firstTrailingBit(absent);
+            absent = absent & (absent - 1u);
+            let bits = bitcast<u32>(x[xRow + k * kStride]);
+            // NaN made from x's own bits at run time: a NaN constant is not a valid WGSL expression.
+            if ((bits & EXP) == EXP) { return bitcast<f32>(bits | 0x7fc00000u); }
+          }
+        }
+        return s;
+      }
 
       fn main() {
         let lane = localIndex % LANES;
@@ -135,6 +176,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
         ${transposeX ? 'let kStride = uniforms.M;' : 'let kStride = 1u;'}
         ${rows.map((m) => `let xRow${m} = min(mBase + ${m}u, uniforms.M - 1u)${transposeX ? '' : ' * uniforms.K'};`).join('\n        ')}
         var acc : array<f32, ${MT}>;
+        var xExp = 0u;
         let ktBegin = workgroupId.y * uniforms.tileRowsPerSplit;
         let ktEnd = min(ktBegin + uniforms.tileRowsPerSplit, uniforms.KT);
         if (nt < uniforms.NT) {
@@ -144,11 +186,13 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
             ${tileBody}
           }
         }
+        if (xExp == EXP) { atomicStore(&nonFinite, 1u); }
         ${rows.map((m) => `red[${m}u * ${LANES * SLICES}u + localIndex] = acc[${m}];`).join('\n        ')}
         workgroupBarrier();
         for (var m = slice; m < ${MT}u; m = m + SLICES) {
           var s = red[m * ${LANES * SLICES}u + lane];
           for (var i = 1u; i < SLICES; i = i + 1u) { s = s + red[m * ${LANES * SLICES}u + i * LANES + lane]; }
+          if (atomicLoad(&nonFinite) != 0u) { s = absentNonFinite(mBase + m, n, ktBegin, ktEnd, s); }
           store(mBase + m, n, s);
         }
       }

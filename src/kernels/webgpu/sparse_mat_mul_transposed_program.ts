@@ -1,7 +1,7 @@
 /**
  * x·Wᵀ for the gradient of SparseMatMul: x is [M, N], the result [M, K]. One thread per output; it walks
- * the tile row of its k and picks the bit of its row from every column. Correct rather than fast: it
- * runs only when training.
+ * the tile row of its k and picks the bit of its row from every column (and, for an absent bit, checks
+ * x for NaN and ±Inf, as dense matMul's x·0 would). Correct rather than fast: it runs only when training.
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {ValueType} from '../../ops/format.js';
@@ -51,9 +51,16 @@ export class SparseMatMulTransposedProgram implements WebGPUProgram {
             var e = u32(offsets[t]) + ((prefixes[g >> 1u] >> ((g & 1u) * 16u)) & 0xffffu);
             for (var c = 0u; c < 4u; c = c + 1u) {
               let w = bits[c];
-              if (((w >> (k % 32u)) & 1u) == 1u) {
-                let n = min(nt * 32u + g * 4u + c, uniforms.N - 1u);
-                s = s + x[m * uniforms.N + n] * valueAt(e + countOneBits(w & below));
+              // Bits of columns past N exist only in an encoding that skipped validation: never read.
+              let column = nt * 32u + g * 4u + c;
+              if (column < uniforms.N) {
+                if (((w >> (k % 32u)) & 1u) == 1u) {
+                  s = s + x[m * uniforms.N + column] * valueAt(e + countOneBits(w & below));
+                } else {
+                  // An absent weight is 0, and dense matMul's x·0 is NaN for a NaN or ±Inf x.
+                  let xBits = bitcast<u32>(x[m * uniforms.N + column]);
+                  if ((xBits & 0x7f800000u) == 0x7f800000u) { s = bitcast<f32>(xBits | 0x7fc00000u); }
+                }
               }
               e = e + countOneBits(w);
             }

@@ -6,6 +6,8 @@
 import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
+import {backendLimits, checkBindingBytes} from '../backend_limits.js';
+import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
 import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
@@ -41,9 +43,22 @@ export function planSplits(KT: number, otherWorkgroups: number, partialBytes: nu
   return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
 }
 
+/** Every array the programs bind must fit one binding; a SparseMatrix is split by columns before this. */
+function checkBindings(inputs: SparseMatMulInputs, attrs: SparseMatMulAttrs, backend: WebGPUBackend): void {
+  const limits = backendLimits(backend);
+  const bytes = (t: TensorInfo) => 4 * t.shape.reduce((a, b) => a * b, 1);
+  const split = '; sparseMatMul splits a SparseMatrix by column strips to stay under it';
+  for (const name of ['header', 'offsets', 'values'] as const) checkBindingBytes(`the weight's ${name}`, bytes(inputs[name]), limits, split);
+  checkBindingBytes('x', bytes(inputs.x), limits, '; pass fewer rows of x per call');
+  const M = attrs.transposeX ? inputs.x.shape[1] : inputs.x.shape[0];
+  checkBindingBytes('the output', 4 * M * (attrs.transposeW ? attrs.K : attrs.N), limits, '; pass fewer rows of x per call');
+}
+
 function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBackend, attrs: SparseMatMulAttrs}): TensorInfo {
   const {inputs, backend, attrs} = args;
+  checkKernelInputs(inputs, attrs);
   const {K, N, valueType, transposeX, activation} = attrs;
+  checkBindings(inputs, attrs, backend);
   const KT = Math.ceil(K / TILE_K);
   const NT = Math.ceil(N / TILE_N);
   const {x, header, offsets, values} = inputs;
