@@ -26,6 +26,9 @@ const MASKED = -1e9;
 export class KVCache {
   readonly keys: tf.Tensor4D[];
   readonly values: tf.Tensor4D[];
+  /** The same buffers as [B·H, maxLen, headDim], as attention's matMuls take them (made once, not per step). */
+  readonly keyHeads: tf.Tensor3D[];
+  readonly valueHeads: tf.Tensor3D[];
   /** [maxLen, maxLen]: row p is the additive causal mask of position p. */
   readonly mask: tf.Tensor2D;
   /** Positions written so far. */
@@ -35,6 +38,9 @@ export class KVCache {
     const shape: [number, number, number, number] = [batch, heads, maxLen, headDim];
     this.keys = Array.from({length: layers}, () => tf.fill(shape, 0) as tf.Tensor4D);
     this.values = Array.from({length: layers}, () => tf.fill(shape, 0) as tf.Tensor4D);
+    const byHead = (t: tf.Tensor4D) => tf.reshape(t, [batch * heads, maxLen, headDim]) as tf.Tensor3D;
+    this.keyHeads = this.keys.map(byHead);
+    this.valueHeads = this.values.map(byHead);
     const m = new Float32Array(maxLen * maxLen);
     for (let p = 0; p < maxLen; p++) m.fill(MASKED, p * maxLen + p + 1, (p + 1) * maxLen);
     this.mask = tf.tensor2d(m, [maxLen, maxLen]);
@@ -46,7 +52,7 @@ export class KVCache {
   }
 
   dispose(): void {
-    tf.dispose([...this.keys, ...this.values, this.mask]);
+    tf.dispose([...this.keys, ...this.values, ...this.keyHeads, ...this.valueHeads, this.mask]);
   }
 }
 
@@ -128,7 +134,7 @@ export class Decoder {
 
   private block(x: tf.Tensor2D, layer: LayerParams, cache: KVCache, l: number, mask: tf.Tensor2D, S: number): tf.Tensor2D {
     const {dModel: d, heads: H} = this.config;
-    const D = this.headDim, B = cache.batch, L = cache.maxLen, rows = x.shape[0];
+    const D = this.headDim, B = cache.batch, rows = x.shape[0];
     const p = cache.length;
     const qkv = layer.qkv.apply(this.norm(x));
     kvCacheWrite(cache.keys[l]!, qkv, {position: p, column: d});
@@ -137,9 +143,8 @@ export class Decoder {
     // [B·H, S, D]; with S = 1, [B, d] already is [B, H, 1, D].
     const queries = S === 1 ? tf.reshape(q, [B * H, 1, D]) :
         tf.reshape(tf.transpose(tf.reshape(q, [B, S, H, D]), [0, 2, 1, 3]), [B * H, S, D]);
-    const keys = tf.reshape(cache.keys[l]!, [B * H, L, D]);
-    const scores = tf.fused.matMul({a: queries, b: keys, transposeB: true, bias: mask});
-    const context = tf.matMul(tf.softmax(scores), tf.reshape(cache.values[l]!, [B * H, L, D]));
+    const scores = tf.fused.matMul({a: queries, b: cache.keyHeads[l]!, transposeB: true, bias: mask});
+    const context = tf.matMul(tf.softmax(scores), cache.valueHeads[l]!);
     const merged = S === 1 ? tf.reshape(context, [B, d]) :
         tf.reshape(tf.transpose(tf.reshape(context, [B, H, S, D]), [0, 2, 1, 3]), [rows, d]);
     const attended = tf.add(x, layer.o.apply(merged as tf.Tensor2D)) as tf.Tensor2D;
