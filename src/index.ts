@@ -1,6 +1,7 @@
 /**
  * tfjs-sparse: sparse weights for TensorFlow.js. Importing the package registers its kernels
- * (`SparseMatMul`, `SparseGather`, `KVCacheWrite`) on the `cpu` backend and, where tfjs-backend-webgpu is
+ * (`SparseMatMul`, `SparseGather`, `KVCacheWrite`, and the decoder's `RowNorm`, `MLPActivation`,
+ * `DecodeAttention`) on the `cpu` backend and, where tfjs-backend-webgpu is
  * loaded, on `webgpu`.
  *
  * @packageDocumentation
@@ -16,11 +17,16 @@ export type {SparseMatMulOptions} from './ops/sparse_mat_mul.js';
 export {sparseGather} from './ops/sparse_gather.js';
 export {kvCacheWrite} from './ops/kv_cache_write.js';
 export type {KVCacheWriteOptions} from './ops/kv_cache_write.js';
+export {rowNorm} from './ops/row_norm.js';
+export type {RowNormOptions} from './ops/row_norm.js';
+export {mlpActivation} from './ops/mlp_activation.js';
+export {decodeAttention, DECODE_ATTENTION_MAX_LENGTH} from './ops/decode_attention.js';
+export type {DecodeAttentionOptions} from './ops/decode_attention.js';
 export {denseProjection, sparseProjection} from './ops/projection.js';
 export type {Projection} from './ops/projection.js';
 export type {EncodedSparseMatrix, ValueType} from './ops/format.js';
 export {FORMAT_NAME, FORMAT_VERSION} from './ops/format.js';
-export type {Activation} from './kernels/kernel_names.js';
+export type {Activation, MLPActivationKind, RowNormKind} from './kernels/kernel_names.js';
 
 export {SparseDense} from './layers/sparse_dense.js';
 export type {SparseDenseArgs} from './layers/sparse_dense.js';

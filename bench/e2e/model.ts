@@ -4,13 +4,15 @@
  * embedding lookup and the cache writes is ordinary TF.js, and it is the same code in both modes.
  *
  * Op economy, since TF.js spends tens of µs of CPU per op: one fused q|k|v projection whose output
- * the cache writes read in place (kvCacheWrite takes a column offset), biases fused into the
- * projections, the causal mask added as the fused bias of the q·Kᵀ matMul, folded constants
- * (weights.ts), and one mask slice per step shared by all layers. Per decode step nothing is created
+ * the cache writes and the decode attention read in place (a column offset), biases fused into the
+ * projections, one kernel each for the norms (rowNorm), the MLP activation (mlpActivation) and, for a
+ * single new position, the whole attention (decodeAttention), and folded constants (weights.ts). A
+ * multi-position forward (prefill) adds the causal mask as the fused bias of the q·Kᵀ matMul, one mask
+ * slice shared by all layers. Per decode step nothing is created
  * on or read from the host except the token ids the caller reads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {kvCacheWrite} from '../../src/index.js';
+import {DECODE_ATTENTION_MAX_LENGTH, decodeAttention, kvCacheWrite, mlpActivation, rowNorm} from '../../src/index.js';
 import {checkConfig, DecoderConfig} from './config.js';
 import {DecoderParams, disposeParams, LayerParams, paramBytes} from './params.js';
 
@@ -59,15 +61,11 @@ export class KVCache {
 export class Decoder {
   readonly config: DecoderConfig;
   readonly params: DecoderParams;
-  private readonly eps: tf.Scalar;
-  private readonly one: tf.Scalar;
 
   /** Takes ownership of `params`. */
   constructor(config: DecoderConfig, params: DecoderParams) {
     this.config = checkConfig(config);
     this.params = params;
-    this.eps = tf.scalar(NORM_EPS);
-    this.one = tf.scalar(1);
   }
 
   get headDim(): number {
@@ -108,7 +106,8 @@ export class Decoder {
       const embedded = this.params.embedding.lookup(ids);
       const pos = tf.slice(this.params.positions, [p, 0], [S, d]);
       let x: tf.Tensor2D = S === 1 ? tf.add(embedded, pos) : tf.reshape(tf.add(tf.reshape(embedded, [B, S, d]), pos), [rows, d]);
-      const mask = tf.slice(cache.mask, [p, 0], [S, cache.maxLen]);
+      // One new position: decodeAttention needs no mask (it reads positions [0, p] only).
+      const mask = S === 1 && p < DECODE_ATTENTION_MAX_LENGTH ? null : tf.slice(cache.mask, [p, 0], [S, cache.maxLen]);
       this.params.layers.forEach((layer, l) => {
         x = this.block(x, layer, cache, l, mask, S);
       });
@@ -129,46 +128,38 @@ export class Decoder {
 
   dispose(): void {
     disposeParams(this.params);
-    tf.dispose([this.eps, this.one]);
   }
 
-  private block(x: tf.Tensor2D, layer: LayerParams, cache: KVCache, l: number, mask: tf.Tensor2D, S: number): tf.Tensor2D {
-    const {dModel: d, heads: H} = this.config;
-    const D = this.headDim, B = cache.batch, rows = x.shape[0];
-    const p = cache.length;
+  private block(x: tf.Tensor2D, layer: LayerParams, cache: KVCache, l: number, mask: tf.Tensor2D | null, S: number): tf.Tensor2D {
+    const d = this.config.dModel, p = cache.length;
     const qkv = layer.qkv.apply(this.norm(x));
     kvCacheWrite(cache.keys[l]!, qkv, {position: p, column: d});
     kvCacheWrite(cache.values[l]!, qkv, {position: p, column: 2 * d});
-    const q = tf.slice(qkv, [0, 0], [rows, d]);
-    // [B·H, S, D]; with S = 1, [B, d] already is [B, H, 1, D].
-    const queries = S === 1 ? tf.reshape(q, [B * H, 1, D]) :
-        tf.reshape(tf.transpose(tf.reshape(q, [B, S, H, D]), [0, 2, 1, 3]), [B * H, S, D]);
-    const scores = tf.fused.matMul({a: queries, b: cache.keyHeads[l]!, transposeB: true, bias: mask});
-    const context = tf.matMul(tf.softmax(scores), cache.valueHeads[l]!);
-    const merged = S === 1 ? tf.reshape(context, [B, d]) :
-        tf.reshape(tf.transpose(tf.reshape(context, [B, H, S, D]), [0, 2, 1, 3]), [rows, d]);
-    const attended = tf.add(x, layer.o.apply(merged as tf.Tensor2D)) as tf.Tensor2D;
+    const merged = mask === null ?
+        decodeAttention(qkv, cache.keys[l]!, cache.values[l]!, {length: p + 1}) :
+        this.prefillAttention(qkv, cache, l, mask, S);
+    const attended = tf.add(x, layer.o.apply(merged)) as tf.Tensor2D;
     return tf.add(attended, layer.down.apply(this.mlp(this.norm(attended), layer))) as tf.Tensor2D;
   }
 
-  /** The MLP's hidden activation, from the up projection. */
+  /** Attention of S new positions per sequence with TF.js ops and the causal mask: [B·S, d]. */
+  private prefillAttention(qkv: tf.Tensor2D, cache: KVCache, l: number, mask: tf.Tensor2D, S: number): tf.Tensor2D {
+    const {dModel: d, heads: H} = this.config;
+    const D = this.headDim, B = cache.batch, rows = qkv.shape[0];
+    const q = tf.slice(qkv, [0, 0], [rows, d]);
+    const queries = tf.reshape(tf.transpose(tf.reshape(q, [B, S, H, D]), [0, 2, 1, 3]), [B * H, S, D]);
+    const scores = tf.fused.matMul({a: queries, b: cache.keyHeads[l]!, transposeB: true, bias: mask});
+    const context = tf.matMul(tf.softmax(scores), cache.valueHeads[l]!);
+    return tf.reshape(tf.transpose(tf.reshape(context, [B, H, S, D]), [0, 2, 1, 3]), [rows, d]);
+  }
+
+  /** The MLP's hidden activation, from the up projection: GELU, or SiLU-gated from gate | up. */
   private mlp(h: tf.Tensor2D, layer: LayerParams): tf.Tensor2D {
-    const z = layer.up.apply(h);
-    if (this.config.family === 'gpt2') {
-      // z = x/√2 (folded into up): z·(1 + erf(z)) = √2·gelu(x), and down carries the 1/√2.
-      return tf.mul(z, tf.add(tf.erf(z), this.one));
-    }
-    const F = this.config.mlpHidden, rows = h.shape[0];
-    const gate = tf.slice(z, [0, 0], [rows, F]);
-    return tf.mul(tf.mul(gate, tf.sigmoid(gate)), tf.slice(z, [0, F], [rows, F]));
+    return mlpActivation(layer.up.apply(h), this.config.family === 'gpt2' ? 'gelu' : 'swiglu');
   }
 
   /** LayerNorm (gpt2) or RMSNorm (llama) over the last axis, without scale and shift (folded). */
   private norm(x: tf.Tensor2D): tf.Tensor2D {
-    if (this.config.family === 'gpt2') {
-      const centered = tf.sub(x, tf.mean(x, 1, true));
-      return tf.mul(centered, tf.rsqrt(tf.add(tf.mean(tf.square(centered), 1, true), this.eps)));
-    }
-    return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), this.eps)));
+    return rowNorm(x, {kind: this.config.family === 'gpt2' ? 'layer' : 'rms', epsilon: NORM_EPS});
   }
 }

@@ -3,9 +3,8 @@
  * and pruning them by magnitude. Pure CPU work without TF.js, so worker threads can run it.
  *
  * Constants the model would multiply by are folded into the weights, as an inference graph would fold
- * them, to save an op each: the attention scale 1/√headDim into q's columns (weight and bias), and for
- * GELU the 1/√2 of erf's argument into the up projection and the 1/√2 of its output into the down
- * projection (model.ts says how the MLP uses them). A norm's own scale and shift would fold into the
+ * them, to save an op each: the attention scale 1/√headDim into q's columns (weight and bias). GELU
+ * needs none: mlpActivation computes it whole. A norm's own scale and shift would fold into the
  * next projection the same way, so the norms have none.
  */
 import {encodeDense} from '../../src/ops/encode.js';
@@ -34,7 +33,6 @@ export function weightSpecs(c: DecoderConfig): TensorSpec[] {
   const d = c.dModel, F = c.mlpHidden;
   const qScale = 1 / Math.sqrt(d / c.heads);
   const gelu = c.family === 'gpt2';
-  const half = Math.SQRT1_2;
   const matrix = (name: string, K: number, blocks: Array<{columns: number; scale: number}>): TensorSpec =>
     ({name, shape: [K, blocks.reduce((s, b) => s + b.columns, 0)], std: 1 / Math.sqrt(K), blocks, sparse: true});
   const bias = (of: TensorSpec): TensorSpec => ({name: `${of.name}.bias`, shape: [of.shape[1]], std: 0.1, blocks: of.blocks, sparse: false});
@@ -45,9 +43,9 @@ export function weightSpecs(c: DecoderConfig): TensorSpec[] {
   for (let l = 0; l < c.layers; l++) {
     const qkv = matrix(`layer${l}.qkv`, d, [{columns: d, scale: qScale}, {columns: d, scale: 1}, {columns: d, scale: 1}]);
     const o = matrix(`layer${l}.o`, d, [{columns: d, scale: 1}]);
-    const up = gelu ? matrix(`layer${l}.up`, d, [{columns: F, scale: half}]) :
+    const up = gelu ? matrix(`layer${l}.up`, d, [{columns: F, scale: 1}]) :
         matrix(`layer${l}.up`, d, [{columns: F, scale: 1}, {columns: F, scale: 1}]);
-    const down = matrix(`layer${l}.down`, F, [{columns: d, scale: gelu ? half : 1}]);
+    const down = matrix(`layer${l}.down`, F, [{columns: d, scale: 1}]);
     for (const m of [qkv, o, up, down]) {
       specs.push(m);
       if (gelu) specs.push(m === down ? {...bias(m), blocks: [{columns: d, scale: 1}]} : bias(m));

@@ -67,3 +67,56 @@ export interface KVCacheWriteAttrs {
   position: number;
   column: number;
 }
+
+export const RowNorm = 'RowNorm';
+
+/** 'rms': x / √(mean(x²) + ε). 'layer': (x − mean) / √(var + ε), the variance of the centred row. */
+export type RowNormKind = 'rms' | 'layer';
+
+/** Inputs: x is [rows, C] float32. */
+export interface RowNormInputs extends NamedTensorInfoMap {
+  x: TensorInfo;
+}
+
+/** Each row of x normalised on its own, without scale or shift. */
+export interface RowNormAttrs {
+  kind: RowNormKind;
+  epsilon: number;
+}
+
+export const MLPActivation = 'MLPActivation';
+
+/**
+ * 'swiglu': z is [rows, 2F] (gate | up), out[r, i] = silu(z[r, i])·z[r, F + i], [rows, F].
+ * 'gelu': out = z·½(1 + erf(z/√2)), elementwise, the shape of z.
+ */
+export type MLPActivationKind = 'swiglu' | 'gelu';
+
+/** Inputs: z is [rows, N] float32. */
+export interface MLPActivationInputs extends NamedTensorInfoMap {
+  z: TensorInfo;
+}
+
+export interface MLPActivationAttrs {
+  kind: MLPActivationKind;
+}
+
+export const DecodeAttention = 'DecodeAttention';
+
+/** Inputs: q is [B, C] float32 (heads at columns [column, column + H·D)); keys and values [B, H, L, D]. */
+export interface DecodeAttentionInputs extends NamedTensorInfoMap {
+  q: TensorInfo;
+  keys: TensorInfo;
+  values: TensorInfo;
+}
+
+/**
+ * One query per sequence over the first `length` cached positions: for each (b, h),
+ * p = softmax_t(scale · q[b, column + h·D + ·] · keys[b, h, t, ·]) over t < length, and
+ * out[b, h·D + d] = Σ_t p_t · values[b, h, t, d]. out is [B, H·D].
+ */
+export interface DecodeAttentionAttrs {
+  length: number;
+  column: number;
+  scale: number;
+}

@@ -98,8 +98,8 @@ export function referenceLogits(c: DecoderConfig, w: WeightMap, tokens: readonly
     for (let t = 0; t < T; t++) {
       for (let i = 0; i < F; i++) {
         if (gpt2) {
-          const z = up[t * F + i];                  // x/√2, folded into up
-          hidden[t * F + i] = z * (1 + erf64(z));   // √2·gelu(x); down carries 1/√2
+          const z = up[t * F + i];
+          hidden[t * F + i] = 0.5 * z * (1 + erf64(z / Math.SQRT2));
         } else {
           const g = up[t * 2 * F + i], u = up[t * 2 * F + F + i];
           hidden[t * F + i] = g / (1 + Math.exp(-g)) * u;

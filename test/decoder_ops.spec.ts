@@ -1,0 +1,152 @@
+/**
+ * rowNorm, mlpActivation and decodeAttention against float64 references written from their
+ * definitions, on fresh random inputs of odd sizes (rows and columns that fill no workgroup, lengths
+ * that leave cache positions unused, which must not count), plus their argument errors.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {describeEachBackend} from './helpers/backends';
+import {erf64} from './helpers/decoder_reference';
+import {expectNoLeakedTensors} from './helpers/leaks';
+import {rng} from './helpers/random';
+import {expectAllClose} from './helpers/reference';
+import {decodeAttention, DECODE_ATTENTION_MAX_LENGTH, mlpActivation, rowNorm} from '../src/index';
+
+/** Float32 inputs through float32 kernels: relative 2e-5 of the result's scale, plus a floor. */
+function tolerance(want: Float64Array, scale: ArrayLike<number> = want.map(Math.abs)): Float64Array {
+  return Float64Array.from(want, (_, i) => 2e-5 * (1 + Math.abs(scale[i])));
+}
+
+function rowNormRef(x: Float32Array, rows: number, C: number, kind: 'rms' | 'layer', eps: number): Float64Array {
+  const out = new Float64Array(rows * C);
+  for (let r = 0; r < rows; r++) {
+    let mean = 0;
+    if (kind === 'layer') {
+      for (let c = 0; c < C; c++) mean += x[r * C + c];
+      mean /= C;
+    }
+    let sq = 0;
+    for (let c = 0; c < C; c++) sq += (x[r * C + c] - mean) ** 2;
+    const inv = 1 / Math.sqrt(sq / C + eps);
+    for (let c = 0; c < C; c++) out[r * C + c] = (x[r * C + c] - mean) * inv;
+  }
+  return out;
+}
+
+function mlpRef(z: Float32Array, rows: number, N: number, kind: 'swiglu' | 'gelu'): Float64Array {
+  const F = kind === 'swiglu' ? N / 2 : N;
+  const out = new Float64Array(rows * F);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < F; i++) {
+      const v = z[r * N + i];
+      out[r * F + i] = kind === 'swiglu' ? v / (1 + Math.exp(-v)) * z[r * N + F + i] : 0.5 * v * (1 + erf64(v / Math.SQRT2));
+    }
+  }
+  return out;
+}
+
+interface AttentionCase {B: number; H: number; L: number; D: number; C: number; column: number; length: number; scale: number}
+
+/** The result and the scale of its terms (Σ p·|v|), for the tolerance. */
+function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, c: AttentionCase): {out: Float64Array, scale: Float64Array} {
+  const out = new Float64Array(c.B * c.H * c.D), scale = new Float64Array(out.length);
+  for (let b = 0; b < c.B; b++) {
+    for (let h = 0; h < c.H; h++) {
+      const base = (b * c.H + h) * c.L * c.D;
+      const s = Array.from({length: c.length}, (_, t) => {
+        let dot = 0;
+        for (let d = 0; d < c.D; d++) dot += q[b * c.C + c.column + h * c.D + d] * k[base + t * c.D + d];
+        return c.scale * dot;
+      });
+      const m = Math.max(...s);
+      const e = s.map((x) => Math.exp(x - m));
+      const total = e.reduce((a, x) => a + x, 0);
+      for (let d = 0; d < c.D; d++) {
+        for (let t = 0; t < c.length; t++) {
+          out[b * c.H * c.D + h * c.D + d] += e[t] / total * v[base + t * c.D + d];
+          scale[b * c.H * c.D + h * c.D + d] += e[t] / total * Math.abs(v[base + t * c.D + d]);
+        }
+      }
+    }
+  }
+  return {out, scale};
+}
+
+describeEachBackend('decoder ops', (backend) => {
+  expectNoLeakedTensors();
+
+  for (const kind of ['rms', 'layer'] as const) {
+    for (const [rows, C] of [[1, 1], [3, 37], [5, 300], [2, 1029]]) {
+      it(`rowNorm ${kind} of [${rows}, ${C}] matches the float64 reference`, async () => {
+        const r = rng(`rowNorm ${kind} ${rows} ${C} ${backend}`);
+        // An offset and a spread per row, so LayerNorm's centring matters.
+        const x = Float32Array.from(r.normals(rows * C), (v, i) => 3 * v + 2 + Math.floor(i / C));
+        const eps = 1e-5;
+        const xt = tf.tensor2d(x, [rows, C]);
+        const y = rowNorm(xt, {kind, epsilon: eps});
+        expect(y.shape).toEqual([rows, C]);
+        const want = rowNormRef(x, rows, C, kind, eps);
+        expectAllClose(await y.data(), want, tolerance(want), [rows, C], `rowNorm ${kind}`);
+        tf.dispose([xt, y]);
+      });
+    }
+  }
+
+  for (const kind of ['swiglu', 'gelu'] as const) {
+    for (const [rows, N] of [[1, 2], [3, 74], [7, 522]]) {
+      it(`mlpActivation ${kind} of [${rows}, ${N}] matches the float64 reference`, async () => {
+        const r = rng(`mlpActivation ${kind} ${rows} ${N} ${backend}`);
+        const z = r.normals(rows * N, 2.5);
+        const zt = tf.tensor2d(z, [rows, N]);
+        const y = mlpActivation(zt, kind);
+        const F = kind === 'swiglu' ? N / 2 : N;
+        expect(y.shape).toEqual([rows, F]);
+        const want = mlpRef(z, rows, N, kind);
+        // erf is approximated to 1.5e-7 absolute; the tolerance's floor covers it.
+        expectAllClose(await y.data(), want, tolerance(want), [rows, F], `mlpActivation ${kind}`);
+        tf.dispose([zt, y]);
+      });
+    }
+  }
+
+  const cases: AttentionCase[] = [
+    {B: 1, H: 1, L: 1, D: 1, C: 1, column: 0, length: 1, scale: 1},
+    {B: 1, H: 3, L: 9, D: 5, C: 45, column: 0, length: 4, scale: 0.5},
+    {B: 3, H: 2, L: 70, D: 7, C: 43, column: 29, length: 67, scale: 1 / Math.sqrt(7)},
+    {B: 2, H: 5, L: 200, D: 67, C: 3 * 335, column: 0, length: 131, scale: 0.2},
+  ];
+  for (const c of cases) {
+    it(`decodeAttention B ${c.B}, H ${c.H}, L ${c.L}, D ${c.D}, length ${c.length}, q at column ${c.column} of ${c.C} matches the float64 reference`, async () => {
+      const r = rng(`decodeAttention ${JSON.stringify(c)} ${backend}`);
+      const q = r.normals(c.B * c.C), k = r.normals(c.B * c.H * c.L * c.D), v = r.normals(c.B * c.H * c.L * c.D);
+      // Huge entries past `length`: any use of an unused position shows.
+      for (let i = 0; i < k.length; i++) {
+        if (Math.floor(i / c.D) % c.L >= c.length) k[i] = v[i] = 1e4;
+      }
+      const [qt, kt, vt] = [tf.tensor2d(q, [c.B, c.C]), tf.tensor4d(k, [c.B, c.H, c.L, c.D]), tf.tensor4d(v, [c.B, c.H, c.L, c.D])];
+      const y = decodeAttention(qt, kt, vt, {length: c.length, column: c.column, scale: c.scale});
+      expect(y.shape).toEqual([c.B, c.H * c.D]);
+      const {out, scale} = attentionRef(q, k, v, c);
+      expectAllClose(await y.data(), out, tolerance(out, scale), [c.B, c.H * c.D], 'decodeAttention');
+      tf.dispose([qt, kt, vt, y]);
+    });
+  }
+
+  it('name bad arguments', () => tf.tidy(() => {
+    const x = tf.zeros([2, 6]) as tf.Tensor2D, i = tf.zeros([2, 6], 'int32') as tf.Tensor2D;
+    const cache = tf.zeros([2, 2, 4, 3]) as tf.Tensor4D, other = tf.zeros([2, 2, 5, 3]) as tf.Tensor4D;
+    expect(() => rowNorm(tf.zeros([6]) as never, {kind: 'rms'})).toThrowError(/rowNorm: x must be a 2-D tensor/);
+    expect(() => rowNorm(i, {kind: 'rms'})).toThrowError(/rowNorm: x must be float32, got int32/);
+    expect(() => rowNorm(x, {kind: 'batch' as never})).toThrowError(/rowNorm: kind must be 'rms' or 'layer'/);
+    expect(() => rowNorm(x, {kind: 'layer', epsilon: -1})).toThrowError(/rowNorm: epsilon/);
+    expect(() => mlpActivation(tf.zeros([2, 5]) as tf.Tensor2D, 'swiglu')).toThrowError(/even number of columns, got 5/);
+    expect(() => mlpActivation(x, 'relu' as never)).toThrowError(/mlpActivation: kind must be/);
+    expect(() => decodeAttention(x, cache, other, {length: 1})).toThrowError(/values \[2, 2, 5, 3\] and keys \[2, 2, 4, 3\] differ/);
+    expect(() => decodeAttention(tf.zeros([3, 6]) as tf.Tensor2D, cache, cache, {length: 1})).toThrowError(/q has 3 rows, the cache's batch is 2/);
+    expect(() => decodeAttention(x, cache, cache, {length: 5})).toThrowError(/length must be an integer in \[1, 4\]/);
+    expect(() => decodeAttention(x, cache, cache, {length: 0})).toThrowError(/length must be/);
+    expect(() => decodeAttention(x, cache, cache, {length: 2, column: 1})).toThrowError(/columns \[1, 7\) for 2 heads × 3 are not within q's 6 columns/);
+    const long = tf.zeros([1, 1, DECODE_ATTENTION_MAX_LENGTH + 1, 1]) as tf.Tensor4D;
+    expect(() => decodeAttention(tf.zeros([1, 1]) as tf.Tensor2D, long, long, {length: DECODE_ATTENTION_MAX_LENGTH + 1}))
+        .toThrowError(/kernel limit 2048/);
+  }));
+});
