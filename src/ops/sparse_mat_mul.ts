@@ -1,6 +1,7 @@
 /** The sparseMatMul op: x·W with a SparseMatrix W, fused bias and activation, and its gradient. */
 import {engine, GradConfig, NamedTensorMap, registerGradient, reshape, sum, Tensor, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
 import {Activation, ACTIVATIONS, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
+import type {ValueType} from './format.js';
 import {SparseMatrix} from './sparse_matrix.js';
 import {activationGrad, NO_PRELU_GRADIENT} from './activation_grad.js';
 
@@ -27,7 +28,24 @@ export interface SparseMatMulOptions {
  */
 export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: SparseMatMulOptions = {}): Tensor {
   if (!(w instanceof SparseMatrix)) throw new Error('sparseMatMul: w must be a SparseMatrix');
-  const {header, offsets, values} = w.tensors();
+  return sparseMatMulEncoded(x, {...w.tensors(), shape: w.shape, valueType: w.valueType}, opts);
+}
+
+/** An encoded weight [K, N] held as loose int32 tensors (docs/format.md), checked by the caller. */
+export interface EncodedTensors {
+  header: Tensor;
+  offsets: Tensor;
+  values: Tensor;
+  shape: [number, number];
+  valueType: ValueType;
+}
+
+/**
+ * Internal: {@link sparseMatMul} on an encoded weight given as tensors (a SparseMatrix's, or the weights
+ * of a converted GraphModel node), with the same options, checks and gradient.
+ */
+export function sparseMatMulEncoded(x: Tensor | TensorLike, w: EncodedTensors, opts: SparseMatMulOptions = {}): Tensor {
+  const {header, offsets, values} = w;
   const [K, N] = w.shape;
   const activation = opts.activation ?? 'linear';
   if (!ACTIVATIONS.includes(activation)) {

@@ -2,8 +2,8 @@
 import {LayersModel} from '@tensorflow/tfjs-layers';
 import {convertValueType} from '../ops/convert_value_type.js';
 import {encodeDense} from '../ops/encode.js';
-import {EncodedSparseMatrix, ValueType} from '../ops/format.js';
-import {SparseDense, storedValueWords} from '../layers/sparse_dense.js';
+import {EncodedSparseMatrix, storedValueWords, ValueType} from '../ops/format.js';
+import {SparseDense} from '../layers/sparse_dense.js';
 import {countSamples, disposeOutputs, inputSquareSums, layerDeviations, ModelInputs, modelOutputs, outputDeviation} from './calibration.js';
 import {rebuildModel, setKernel, SparseLayerSpec} from './rebuild.js';
 import {pruneMagnitude, pruneMagnitudeGlobal, pruneWanda} from './select.js';
