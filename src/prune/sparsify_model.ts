@@ -6,6 +6,8 @@ import {EncodedSparseMatrix, storedValueWords, ValueType} from '../ops/format.js
 import {SparseDense} from '../layers/sparse_dense.js';
 import {countSamples, disposeOutputs, inputSquareSums, layerDeviations, ModelInputs, modelOutputs, outputDeviation} from './calibration.js';
 import {rebuildModel, setKernel, SparseLayerSpec} from './rebuild.js';
+import {allocateLevels, autoLevels} from './allocate.js';
+import {matchesPattern} from './patterns.js';
 import {pruneMagnitude, pruneMagnitudeGlobal, pruneWanda} from './select.js';
 
 /** How the weights to drop are chosen. */
@@ -84,7 +86,6 @@ export interface SparsifyReport {
   outputDeviation: number | null;
 }
 
-const DEFAULT_LEVELS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 const DEFAULT_MIN_WEIGHTS = 16384;
 
 interface Candidate {
@@ -115,13 +116,6 @@ function candidateOf(layer: LayersModel['layers'][number]): Candidate | null {
     }
   }
   return candidate;
-}
-
-function matches(name: string, pattern: string | RegExp): boolean {
-  if (pattern instanceof RegExp) return pattern.test(name);
-  if (!pattern.includes('*')) return name === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(name);
 }
 
 function isAuto(s: SparsifyOptions['sparsity']): s is AutoSparsity {
@@ -180,7 +174,7 @@ export async function sparsifyModel(
   const targets = new Map<string, number>();
   for (const c of candidates) {
     if (c.reason != null) continue;
-    if ((opts.skip ?? []).some((p) => matches(c.name, p))) {
+    if ((opts.skip ?? []).some((p) => matchesPattern(c.name, p))) {
       c.reason = 'skipped';
     } else if (map != null && !(c.name in map)) {
       c.reason = 'not in the sparsity map';
@@ -306,11 +300,7 @@ async function allocate(
     shapeOf: (name: string) => [number, number], method: PruneMethod, auto: AutoSparsity, calibration: ModelInputs,
     batchSize: number): Promise<Map<string, number>> {
   const budget = checkFraction(auto.auto, 'the auto budget');
-  const given = auto.levels ?? DEFAULT_LEVELS;
-  given.forEach((l) => checkFraction(l, 'an auto level'));
-  // Level 0 is where every layer starts (dense); the others, once each, in order.
-  const levels = [...new Set(given)].filter((l) => l > 0).sort((a, b) => a - b);
-  if (levels.length === 0) throw new Error('sparsifyModel: auto needs at least one level above 0');
+  const levels = autoLevels(auto.levels, 'sparsifyModel');
   const norms = method === 'wanda' ? await inputSquareSums(model, names, calibration, batchSize) : null;
   const prune = (name: string, s: number) => norms ?
     pruneWanda(dense.get(name)!.kernel, shapeOf(name), norms.get(name)!.map(Math.sqrt), s) :
@@ -332,31 +322,7 @@ async function allocate(
     work.dispose();
     disposeOutputs(ref);
   }
-  const size = (name: string) => shapeOf(name)[0] * shapeOf(name)[1];
-  const total = names.reduce((a, n) => a + size(n), 0);
-  const level = new Map(names.map((n) => [n, -1]));
-  let dropped = 0;
-  while (dropped < budget * total - 0.5) {
-    let best: string | null = null, bestCost = Infinity;
-    for (const name of names) {
-      const i = level.get(name)!;
-      if (i + 1 >= levels.length) continue;
-      const s0 = i < 0 ? 0 : levels[i], d0 = i < 0 ? 0 : cost.get(name)![i];
-      // Weights dropped past the budget buy nothing: near the end, a small step that just reaches
-      // it beats a big one that overshoots.
-      const gain = Math.min((levels[i + 1] - s0) * size(name), budget * total - dropped);
-      const c = Math.max(0, cost.get(name)![i + 1] - d0) / gain;
-      if (c < bestCost) {
-        bestCost = c;
-        best = name;
-      }
-    }
-    if (best == null) break;
-    const i = level.get(best)!;
-    dropped += (levels[i + 1] - (i < 0 ? 0 : levels[i])) * size(best);
-    level.set(best, i + 1);
-  }
-  return new Map(names.map((n) => [n, level.get(n)! < 0 ? 0 : levels[level.get(n)!]]));
+  return allocateLevels(names, (name) => shapeOf(name)[0] * shapeOf(name)[1], levels, cost, budget);
 }
 
 /**
