@@ -1,4 +1,4 @@
-/** Dense float64 linear algebra on row-major n×n arrays, for SparseGPT's inverse Hessian. */
+/** Dense float64 linear algebra on row-major n×n arrays: SparseGPT's inverse Hessian factor. */
 
 /** Lower Cholesky factor L of a symmetric positive definite A (A = L·Lᵀ); null if A is not. */
 export function cholesky(a: Float64Array, n: number): Float64Array | null {
@@ -20,10 +20,10 @@ export function cholesky(a: Float64Array, n: number): Float64Array | null {
   return l;
 }
 
-/** A⁻¹ from A's lower Cholesky factor L: (L⁻¹)ᵀ·L⁻¹. */
-export function choleskyInverse(l: Float64Array, n: number): Float64Array {
-  // M = L⁻¹ (lower triangular), row by row: M[i][j] = -(Σ_{j≤k<i} L[i][k]·M[k][j]) / L[i][i], which reads
-  // rows of M (contiguous) rather than columns.
+/** L⁻¹ of a lower triangular L (lower triangular too). */
+export function lowerInverse(l: Float64Array, n: number): Float64Array {
+  // Row by row: M[i][j] = -(Σ_{j≤k<i} L[i][k]·M[k][j]) / L[i][i], which reads rows of M (contiguous)
+  // rather than columns.
   const m = new Float64Array(n * n);
   const s = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -39,26 +39,21 @@ export function choleskyInverse(l: Float64Array, n: number): Float64Array {
     for (let j = 0; j < i; j++) m[ri + j] = -s[j] / d;
     m[ri + i] = 1 / d;
   }
-  // A⁻¹[i][j] = Σ_k M[k][i]·M[k][j] over k ≥ max(i, j); symmetric.
-  const inv = new Float64Array(n * n);
-  for (let k = 0; k < n; k++) {
-    const rk = k * n;
-    for (let i = 0; i <= k; i++) {
-      const mki = m[rk + i];
-      if (mki === 0) continue;
-      const ri = i * n;
-      for (let j = 0; j <= i; j++) inv[ri + j] += mki * m[rk + j];
-    }
-  }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) inv[j * n + i] = inv[i * n + j];
-  return inv;
+  return m;
 }
 
-/** Upper Cholesky factor U of A (A = Uᵀ·U), i.e. the transpose of the lower factor; null if A is not SPD. */
-export function choleskyUpper(a: Float64Array, n: number): Float64Array | null {
-  const l = cholesky(a, n);
+/**
+ * The upper Cholesky factor U of A⁻¹ (Uᵀ·U = A⁻¹) for a symmetric positive definite A; null if A is not.
+ * With P the reversal permutation and P·A·P = L·Lᵀ, U = P·L⁻¹·P: one factorisation and one triangular
+ * inverse, instead of inverting A and factoring the inverse.
+ */
+export function inverseUpperFactor(a: Float64Array, n: number): Float64Array | null {
+  const reversed = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) reversed[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)];
+  const l = cholesky(reversed, n);
   if (l == null) return null;
+  const m = lowerInverse(l, n);
   const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) u[j * n + i] = l[i * n + j];
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = m[(n - 1 - i) * n + (n - 1 - j)];
   return u;
 }

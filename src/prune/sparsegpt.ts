@@ -5,7 +5,7 @@
  * the Optimal Brain Surgeon update, so that x·W moves as little as possible on the calibration data.
  * Which weights to drop is chosen per block of `blockSize` inputs by w² / [H⁻¹]_kk², across all outputs.
  */
-import {choleskyInverse, choleskyUpper, cholesky} from './linalg.js';
+import {inverseUpperFactor} from './linalg.js';
 import {dropLowest} from './select.js';
 
 /** Options of {@link pruneSparseGPT}. */
@@ -36,9 +36,7 @@ function computeFactor(gram: Float64Array, K: number, damp: number): Float64Arra
     const h = gram.slice();
     // An input that never fires gets a unit diagonal (its weights are dropped anyway).
     for (let k = 0; k < K; k++) h[k * K + k] += h[k * K + k] === 0 ? 1 : d * mean;
-    const l = cholesky(h, K);
-    if (l == null) continue;
-    const u = choleskyUpper(choleskyInverse(l, K), K);
+    const u = inverseUpperFactor(h, K);
     if (u != null) return u;
   }
   throw new Error('pruneSparseGPT: the calibration Hessian is not positive definite even after damping');
