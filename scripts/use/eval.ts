@@ -65,7 +65,7 @@ const encoder = new UseEncoder(root);
 const {train, test} = imdbSplit(root, TRAIN, TEST);
 const heldOut = heldOutSentences(root, HELDOUT);
 const calibTexts = calibrationSentences(root, CALIB);
-const denseArtifacts = await fileSystem(join(root, MODEL_DIR, 'model.json')).load();
+const denseArtifacts = await fileSystem(join(root, MODEL_DIR, 'model.json')).load!();
 const dense = await loadGraphModel(tf.io.fromMemory(denseArtifacts));
 const denseBytes = dirBytes(join(root, MODEL_DIR)) - statSync(join(root, MODEL_DIR, 'vocab.json')).size -
     statSync(join(root, MODEL_DIR, 'index.js')).size - statSync(join(root, MODEL_DIR, 'index.d.ts')).size;
@@ -139,7 +139,7 @@ for (const target of SPARSITIES) {
     });
     const convertSeconds = (performance.now() - t0) / 1000;
     const dir = join(OUT, 'models', key);
-    await fileSystem(dir).save(artifacts);
+    await fileSystem(dir).save!(artifacts);
     const bytes = dirBytes(dir);
     log(`${key}: converted in ${convertSeconds.toFixed(0)} s, sparsity ${(100 * report.sparsity).toFixed(1)}%, ${bytes} bytes`);
 
