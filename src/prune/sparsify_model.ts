@@ -50,6 +50,8 @@ export interface SparsifyOptions {
   minWeights?: number;
   /** How the nonzeros are stored. 'float16' (the default) for inference; 'float32' to fine-tune. */
   valueType?: ValueType;
+  /** Called after each step (auto's measurements, then one per pruned layer). */
+  onProgress?: (done: number, total: number, layer: string) => void;
 }
 
 /** One Dense or Conv2D layer of the model in a {@link SparsifyReport}. */
@@ -198,11 +200,15 @@ export async function sparsifyModel(
     return [c.K, c.N];
   };
 
+  const steps = targets.size * (1 + (auto != null ? autoLevels(auto.levels, 'sparsifyModel').length : 0));
+  let done = 0;
+  const progress = (layer: string) => opts.onProgress?.(++done, steps, layer);
   if (auto != null) {
-    const chosen = await allocate(model, [...targets.keys()], dense, shapeOf, method, auto, calibration!, batchSize);
+    const chosen = await allocate(model, [...targets.keys()], dense, shapeOf, method, auto, calibration!, batchSize, progress);
     for (const [name, s] of chosen) {
       if (s === 0) {
         targets.delete(name);
+        progress(name);
         candidates.find((c) => c.name === name)!.reason = 'auto: kept dense';
       } else {
         targets.set(name, s);
@@ -214,9 +220,15 @@ export async function sparsifyModel(
   const pruned = new Map<string, Float32Array>();
   if (method === 'magnitude' && scope === 'global') {
     const names = [...targets.keys()];
-    pruneMagnitudeGlobal(names.map((n) => dense.get(n)!.kernel), opts.sparsity as number).forEach((w, i) => pruned.set(names[i], w));
+    pruneMagnitudeGlobal(names.map((n) => dense.get(n)!.kernel), opts.sparsity as number).forEach((w, i) => {
+      pruned.set(names[i], w);
+      progress(names[i]);
+    });
   } else if (method === 'magnitude') {
-    for (const [name, s] of targets) pruned.set(name, pruneMagnitude(dense.get(name)!.kernel, s));
+    for (const [name, s] of targets) {
+      pruned.set(name, pruneMagnitude(dense.get(name)!.kernel, s));
+      progress(name);
+    }
   } else if (opts.sequential ?? true) {
     const work = await rebuildModel(model, new Map());
     try {
@@ -225,6 +237,7 @@ export async function sparsifyModel(
         const w = pruneWanda(dense.get(name)!.kernel, shapeOf(name), sums.get(name)!.map(Math.sqrt), s);
         pruned.set(name, w);
         setKernel(work, name, w);
+        progress(name);
       }
     } finally {
       work.dispose();
@@ -233,6 +246,7 @@ export async function sparsifyModel(
     const sums = await inputSquareSums(model, [...targets.keys()], calibration!, batchSize);
     for (const [name, s] of targets) {
       pruned.set(name, pruneWanda(dense.get(name)!.kernel, shapeOf(name), sums.get(name)!.map(Math.sqrt), s));
+      progress(name);
     }
   }
 
@@ -298,7 +312,7 @@ async function makeReport(
 async function allocate(
     model: LayersModel, names: string[], dense: Map<string, {kernel: Float32Array}>,
     shapeOf: (name: string) => [number, number], method: PruneMethod, auto: AutoSparsity, calibration: ModelInputs,
-    batchSize: number): Promise<Map<string, number>> {
+    batchSize: number, progress: (layer: string) => void): Promise<Map<string, number>> {
   const budget = checkFraction(auto.auto, 'the auto budget');
   const levels = autoLevels(auto.levels, 'sparsifyModel');
   const norms = method === 'wanda' ? await inputSquareSums(model, names, calibration, batchSize) : null;
@@ -314,6 +328,7 @@ async function allocate(
       for (const s of levels) {
         setKernel(work, name, prune(name, s));
         d.push(await outputDeviation(work, ref, calibration, batchSize));
+        progress(name);
       }
       setKernel(work, name, dense.get(name)!.kernel);
       cost.set(name, d);
