@@ -142,8 +142,8 @@ export async function convertCommand(argv: string[], cli: CliIO): Promise<number
       bar.update(done, {layer: name.length > 50 ? `…${name.slice(-49)}` : name});
     };
     cli.out(`${files.kind === 'graph' ? 'GraphModel' : 'LayersModel'} ${files.json}: ${a.method}, ` +
-        `${a.sparsity === 'auto' ? `auto sparsity, budget ${a.budget}` : `sparsity ${a.sparsity}`}, ${a.valueType} values, ` +
-        `calibration on ${getBackend()}`);
+        `${a.sparsity === 'auto' ? `auto sparsity, budget ${a.budget}` : `sparsity ${a.sparsity}`}, ${a.valueType} values` +
+        `${calibration ? `, calibration runs on ${getBackend()}` : ''}`);
     let converted: Converted;
     try {
       converted = files.kind === 'graph' ? await convertGraph(files, a, calibration, progress) : await convertLayers(files, a, calibration, progress);

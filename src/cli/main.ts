@@ -4,7 +4,7 @@
  * the calibration runs (wasm when @tensorflow/tfjs-backend-wasm is installed, else cpu) and runs the
  * subcommand.
  */
-import {setBackend} from '@tensorflow/tfjs-core';
+import {enableProdMode, setBackend} from '@tensorflow/tfjs-core';
 import '../index.js';
 import '../graph.js';
 import {convertCommand} from './convert.js';
@@ -25,6 +25,8 @@ async function pickBackend(): Promise<string | null> {
 
 /** Runs the command line `argv` (without node and the script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // Silences TF.js's banners and warnings on the console: stderr is for the command's own messages.
+  enableProdMode();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`${line}\n`);
   const [command, ...rest] = argv;
