@@ -137,7 +137,7 @@ expectError('unknown method', ['convert', 'graph/model.json', 'out', '--method',
 expectError('unknown option', ['convert', 'graph/model.json', 'out', '--fast'], /unknown option --fast/);
 expectError('missing out-dir', ['convert', 'graph/model.json'], /needs <model\.json> and <out-dir>/);
 expectError('malformed calibration', ['convert', 'graph/model.json', 'out', '--method', 'wanda', '--calibration', 'bad-calibration.json'], /calibration file .*: batch 0 input 'x' has 3 numbers, shape \[2, 64\] needs 128/);
-expectError('sparsegpt on a LayersModel', ['convert', 'layers/model.json', 'out', '--method', 'sparsegpt', '--calibration', 'calibration.json'], /sparsegpt is for GraphModels/);
+expectError('levels without auto', ['convert', 'graph/model.json', 'out', '--levels', '0.5,0.9'], /--levels goes with --sparsity auto/);
 expectError('unknown command', ['shrink'], /unknown command 'shrink'/);
 
 async function denseAndConverted(out, x) {

@@ -27,7 +27,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import {loadGraphModel} from '@tensorflow/tfjs-converter';
 import {sparsifyGraphModel} from '../../src/graph';
-import type {GraphPruneMethod} from '../../src/graph';
+import type {PruneMethod} from '../../src/graph';
 import {fileSystem} from '../../src/node/file_system';
 import {calibrationSentences, heldOutSentences, imdbSplit} from './data';
 import {DIM, meanCosine, MODEL_DIR, UseEncoder} from './encoder';
@@ -124,7 +124,7 @@ const checkTexts = heldOut.slice(0, CHECK);
 for (const target of SPARSITIES) {
   for (const name of METHODS) {
     const auto = name.startsWith('auto');
-    const method = (auto ? (name.split('-')[1] ?? 'wanda') : name) as GraphPruneMethod;
+    const method = (auto ? (name.split('-')[1] ?? 'wanda') : name) as PruneMethod;
     const key = `${name}-${target}-c${CALIB}${LEVELS.length ? `-l${LEVELS.join('_')}` : ''}-t${TRAIN}_${TEST}_${HELDOUT}`;
     const resultFile = join(OUT, 'results', `${key}.json`);
     if (!FRESH && existsSync(resultFile)) {

@@ -85,7 +85,6 @@ async function convertGraph(files: ModelFiles, a: ConvertArgs, calibration: Cali
 
 async function convertLayers(files: ModelFiles, a: ConvertArgs, calibration: CalibrationBatch[] | undefined,
     progress: (done: number, total: number, name: string) => void): Promise<Converted> {
-  if (a.method === 'sparsegpt') throw new CliError('--method sparsegpt is for GraphModels; use magnitude or wanda for a LayersModel');
   let model;
   try {
     model = await loadLayersModel(io.fromMemory(files.artifacts));

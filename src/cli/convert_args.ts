@@ -11,8 +11,8 @@ Options:
   --budget <b>           with --sparsity auto: fraction of all converted weights to drop, spent on the
                          layers whose pruning moves the output least (needs --calibration)
   --levels <l,l,...>     with --sparsity auto: the sparsities a layer may get (default 0.5,0.6,...,0.95)
-  --method <m>           magnitude (default), wanda, or sparsegpt (GraphModel only); wanda and
-                         sparsegpt need --calibration
+  --method <m>           magnitude (default), wanda or sparsegpt; wanda and sparsegpt need
+                         --calibration
   --calibration <file>   calibration inputs, JSON: a list of batches, each {"<input name>":
                          {"shape": [...], "dtype": "float32", "data": [...]}, ...}
   --skip <pattern>       keep the layers or nodes whose name matches dense (* is a wildcard; repeatable)

@@ -10,6 +10,7 @@ import {encodeDense} from '../ops/encode.js';
 import {EncodedSparseMatrix, storedValueWords, ValueType} from '../ops/format.js';
 import {allocateLevels, autoLevels} from '../prune/allocate.js';
 import {matchesPattern} from '../prune/patterns.js';
+import type {PruneMethod} from '../prune/sparsify_model.js';
 import {pruneSparseGPT} from '../prune/sparsegpt.js';
 import {pruneMagnitude, pruneWanda} from '../prune/select.js';
 import {findCandidates, GraphCandidate} from './graph_candidates.js';
@@ -17,9 +18,6 @@ import {disposeOutputs, GraphModelInputs, graphOutputDeviation, graphOutputs, In
 import {asGraphDef, dataInputs, GraphDef, topologicalOrder} from './graph_def.js';
 import {NodeReplacement, rewriteGraph, sparsityOf} from './rewrite_graph.js';
 import {floatValues, loadedBytes, splitWeights, WeightEntry} from './weight_entries.js';
-
-/** How the weights to drop are chosen for a GraphModel. */
-export type GraphPruneMethod = 'magnitude' | 'wanda' | 'sparsegpt';
 
 /** Options of {@link sparsifyGraphModel}. */
 export interface GraphSparsifyOptions {
@@ -33,7 +31,7 @@ export interface GraphSparsifyOptions {
    * 'sparsegpt' chooses by w²/[H⁻¹]_kk² and updates the kept weights to make up for the dropped ones
    * (H = XᵀX). Wanda and SparseGPT measure X on `calibration`.
    */
-  method?: GraphPruneMethod;
+  method?: PruneMethod;
   /** Calibration batches, each what `GraphModel.executeAsync` takes. Needed by wanda, sparsegpt and auto. */
   calibration?: GraphModelInputs[];
   /**
@@ -79,7 +77,7 @@ export interface WeightBytes {
 
 /** What {@link sparsifyGraphModel} did. */
 export interface GraphSparsifyReport {
-  method: GraphPruneMethod;
+  method: PruneMethod;
   nodes: GraphSparsifyNodeReport[];
   /** Over the listed nodes' constant weights. */
   bytesBefore: number;
@@ -279,7 +277,7 @@ export async function sparsifyGraphModel(
 }
 
 function makeReport(
-    method: GraphPruneMethod, candidates: GraphCandidate[], kernels: Map<string, Float32Array>,
+    method: PruneMethod, candidates: GraphCandidate[], kernels: Map<string, Float32Array>,
     replacements: NodeReplacement[], before: WeightEntry[], after: WeightEntry[],
     outputDeviation: number | null): GraphSparsifyReport {
   const encodedOf = new Map(replacements.map((r) => [r.candidate.node, r.encoded]));

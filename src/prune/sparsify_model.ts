@@ -4,14 +4,15 @@ import {convertValueType} from '../ops/convert_value_type.js';
 import {encodeDense} from '../ops/encode.js';
 import {EncodedSparseMatrix, storedValueWords, ValueType} from '../ops/format.js';
 import {SparseDense} from '../layers/sparse_dense.js';
-import {countSamples, disposeOutputs, inputSquareSums, layerDeviations, ModelInputs, modelOutputs, outputDeviation} from './calibration.js';
+import {countSamples, disposeOutputs, inputGrams, inputSquareSums, layerDeviations, ModelInputs, modelOutputs, outputDeviation} from './calibration.js';
 import {rebuildModel, setKernel, SparseLayerSpec} from './rebuild.js';
 import {allocateLevels, autoLevels} from './allocate.js';
 import {matchesPattern} from './patterns.js';
+import {pruneSparseGPT} from './sparsegpt.js';
 import {pruneMagnitude, pruneMagnitudeGlobal, pruneWanda} from './select.js';
 
 /** How the weights to drop are chosen. */
-export type PruneMethod = 'magnitude' | 'wanda';
+export type PruneMethod = 'magnitude' | 'wanda' | 'sparsegpt';
 
 /** Sparsity chosen by the calibration data: a global budget spent on the layers that tolerate it. */
 export interface AutoSparsity {
@@ -31,6 +32,8 @@ export interface SparsifyOptions {
   /**
    * 'magnitude' (the default) drops the smallest |W|. 'wanda' drops the smallest |W_ij|·‖X_i‖₂ within
    * each output column, with the input norms measured on `calibration`; it needs no retraining.
+   * 'sparsegpt' chooses by w²/[H⁻¹]_ii² and updates the kept weights to make up for the dropped ones
+   * (H = XᵀX on `calibration`; see docs/sparsify.md).
    */
   method?: PruneMethod;
   /** Magnitude only: a threshold per layer ('layer', the default) or one across layers ('global'). */
@@ -40,8 +43,8 @@ export interface SparsifyOptions {
   /** Batch size for calibration runs. Defaults to 256. */
   batchSize?: number;
   /**
-   * Wanda only: measure each layer's inputs with the layers before it already pruned, as the reference
-   * implementation does (default true), or all on the dense model.
+   * Wanda and SparseGPT: measure each layer's inputs with the layers before it already pruned, as the
+   * reference implementations do (default true), or all on the dense model.
    */
   sequential?: boolean;
   /** Layers to keep dense: exact names, globs with `*`, or regular expressions. */
@@ -142,7 +145,7 @@ export async function sparsifyModel(
   if (!(model instanceof LayersModel)) throw new Error('sparsifyModel: model must be a tf.LayersModel');
   if (opts == null || opts.sparsity == null) throw new Error('sparsifyModel: opts.sparsity is required');
   const method = opts.method ?? 'magnitude';
-  if (method !== 'magnitude' && method !== 'wanda') throw new Error(`sparsifyModel: unknown method '${String(method)}'`);
+  if (method !== 'magnitude' && method !== 'wanda' && method !== 'sparsegpt') throw new Error(`sparsifyModel: unknown method '${String(method)}'`);
   const scope = opts.scope ?? 'layer';
   if (scope !== 'layer' && scope !== 'global') throw new Error(`sparsifyModel: unknown scope '${String(scope)}'`);
   if (scope === 'global' && (method !== 'magnitude' || typeof opts.sparsity !== 'number')) {
@@ -156,8 +159,8 @@ export async function sparsifyModel(
   const calibration = opts.calibration;
   if (calibration != null) countSamples(model, calibration);
   const auto = isAuto(opts.sparsity) ? opts.sparsity : null;
-  if ((method === 'wanda' || auto) && calibration == null) {
-    throw new Error(`sparsifyModel: ${auto ? 'auto sparsity' : "method 'wanda'"} needs calibration inputs`);
+  if ((method !== 'magnitude' || auto) && calibration == null) {
+    throw new Error(`sparsifyModel: ${auto ? 'auto sparsity' : `method '${method}'`} needs calibration inputs`);
   }
 
   // Which layers are pruned, and at what target.
@@ -233,8 +236,7 @@ export async function sparsifyModel(
     const work = await rebuildModel(model, new Map());
     try {
       for (const [name, s] of targets) {
-        const sums = await inputSquareSums(work, [name], calibration!, batchSize);
-        const w = pruneWanda(dense.get(name)!.kernel, shapeOf(name), sums.get(name)!.map(Math.sqrt), s);
+        const w = await pruneCalibrated(work, name, dense.get(name)!.kernel, shapeOf(name), method, s, calibration!, batchSize);
         pruned.set(name, w);
         setKernel(work, name, w);
         progress(name);
@@ -243,9 +245,9 @@ export async function sparsifyModel(
       work.dispose();
     }
   } else {
-    const sums = await inputSquareSums(model, [...targets.keys()], calibration!, batchSize);
+    const stats = await layerStats(model, [...targets.keys()], method, calibration!, batchSize);
     for (const [name, s] of targets) {
-      pruned.set(name, pruneWanda(dense.get(name)!.kernel, shapeOf(name), sums.get(name)!.map(Math.sqrt), s));
+      pruned.set(name, pruneWith(dense.get(name)!.kernel, shapeOf(name), method, stats.get(name)!, s));
       progress(name);
     }
   }
@@ -260,6 +262,24 @@ export async function sparsifyModel(
     sparse.dispose();
     throw e;
   }
+}
+
+/** What wanda (input square sums) or SparseGPT (XᵀX) needs of each layer's inputs. */
+function layerStats(
+    model: LayersModel, names: string[], method: PruneMethod, x: ModelInputs, batchSize: number): Promise<Map<string, Float64Array>> {
+  return method === 'sparsegpt' ? inputGrams(model, names, x, batchSize) : inputSquareSums(model, names, x, batchSize);
+}
+
+function pruneWith(kernel: Float32Array, shape: [number, number], method: PruneMethod, stats: Float64Array, s: number): Float32Array {
+  return method === 'sparsegpt' ? pruneSparseGPT(kernel, shape, stats, s) : pruneWanda(kernel, shape, stats.map(Math.sqrt), s);
+}
+
+/** Prunes one layer of `model` by wanda or SparseGPT, measuring its inputs on `model` as it is now. */
+async function pruneCalibrated(
+    model: LayersModel, name: string, kernel: Float32Array, shape: [number, number], method: PruneMethod, s: number,
+    x: ModelInputs, batchSize: number): Promise<Float32Array> {
+  const stats = await layerStats(model, [name], method, x, batchSize);
+  return pruneWith(kernel, shape, method, stats.get(name)!, s);
 }
 
 function encodedBytes(e: EncodedSparseMatrix): number {
@@ -315,9 +335,9 @@ async function allocate(
     batchSize: number, progress: (layer: string) => void): Promise<Map<string, number>> {
   const budget = checkFraction(auto.auto, 'the auto budget');
   const levels = autoLevels(auto.levels, 'sparsifyModel');
-  const norms = method === 'wanda' ? await inputSquareSums(model, names, calibration, batchSize) : null;
-  const prune = (name: string, s: number) => norms ?
-    pruneWanda(dense.get(name)!.kernel, shapeOf(name), norms.get(name)!.map(Math.sqrt), s) :
+  const stats = method !== 'magnitude' ? await layerStats(model, names, method, calibration, batchSize) : null;
+  const prune = (name: string, s: number) => stats ?
+    pruneWith(dense.get(name)!.kernel, shapeOf(name), method, stats.get(name)!, s) :
     pruneMagnitude(dense.get(name)!.kernel, s);
   const ref = await modelOutputs(model, calibration, batchSize);
   const work = await rebuildModel(model, new Map());
