@@ -15,6 +15,11 @@
  * itself (tf.loadGraphModel of the saved directory) on --check held-out sentences and reports its
  * largest difference from the twin.
  *
+ * Auto rows: the per-node measurements of the first auto run of a method are kept in
+ * .tmp/use-eval/results/sensitivity-*.json, and the other budgets are allocated from them
+ * (allocateLevels, as sparsifyGraphModel does), then converted with that per-node sparsity map: the
+ * same model as running auto again, without measuring again. Its convert time excludes the measuring.
+ *
  * Options: --train N --test N --calib N (calibration sentences) --heldout N --check N --batch N
  *   --sparsities 0.3,0.5,0.7 --methods magnitude,wanda,auto,sparsegpt,auto-sparsegpt
  *   --levels 0.1,0.2,... (auto's levels) --fresh (recompute rows cached in .tmp/use-eval/results).
@@ -27,7 +32,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import {loadGraphModel} from '@tensorflow/tfjs-converter';
 import {sparsifyGraphModel} from '../../src/graph';
-import type {PruneMethod} from '../../src/graph';
+import type {GraphSparsifyOptions, PruneMethod} from '../../src/graph';
+import {allocateLevels} from '../../src/prune/allocate';
 import {fileSystem} from '../../src/node/file_system';
 import {calibrationSentences, heldOutSentences, imdbSplit} from './data';
 import {DIM, meanCosine, MODEL_DIR, UseEncoder} from './encoder';
@@ -133,11 +139,27 @@ for (const target of SPARSITIES) {
       continue;
     }
     let t0 = performance.now();
+    // Auto's measurements do not depend on the budget: measured once per method, they give the
+    // allocation at every budget (allocateLevels, as sparsifyGraphModel itself does).
+    const sensitivityFile = join(OUT, 'results', `sensitivity-${name}-c${CALIB}${LEVELS.length ? `-l${LEVELS.join('_')}` : ''}.json`);
+    let sparsity: GraphSparsifyOptions['sparsity'] = target;
+    if (auto && existsSync(sensitivityFile)) {
+      const known = JSON.parse(readFileSync(sensitivityFile, 'utf8')) as {levels: number[], deviations: Record<string, number[]>, sizes: Record<string, number>};
+      const nodes = Object.keys(known.deviations);
+      const chosen = allocateLevels(nodes, (n) => known.sizes[n], known.levels, new Map(Object.entries(known.deviations)), target);
+      sparsity = Object.fromEntries([...chosen].filter(([, v]) => v > 0));
+      log(`${key}: allocation from ${sensitivityFile}`);
+    } else if (auto) {
+      sparsity = {auto: target, ...(LEVELS.length ? {levels: LEVELS} : {})};
+    }
     const {artifacts, report} = await sparsifyGraphModel(denseArtifacts, {
-      sparsity: auto ? {auto: target, ...(LEVELS.length ? {levels: LEVELS} : {})} : target,
-      method, calibration: method === 'magnitude' && !auto ? undefined : calibration,
+      sparsity, method, calibration: method === 'magnitude' && !auto ? undefined : calibration,
     });
     const convertSeconds = (performance.now() - t0) / 1000;
+    if (report.auto != null) {
+      const sizes = Object.fromEntries(report.nodes.filter((n) => n.shape != null).map((n) => [n.node, n.shape![0] * n.shape![1]]));
+      writeFileSync(sensitivityFile, JSON.stringify({...report.auto, sizes}));
+    }
     const dir = join(OUT, 'models', key);
     await fileSystem(dir).save!(artifacts);
     const bytes = dirBytes(dir);

@@ -89,6 +89,11 @@ export interface GraphSparsifyReport {
   /** All weights of the model, before and after. */
   weightsBefore: WeightBytes;
   weightsAfter: WeightBytes;
+  /**
+   * With auto sparsity: the levels tried and, for each pruned node, the output deviation with that node
+   * alone at each level (what the allocation was based on). Null otherwise.
+   */
+  auto: {levels: number[], deviations: Record<string, number[]>} | null;
 }
 
 const DEFAULT_MIN_WEIGHTS = 16384;
@@ -216,6 +221,7 @@ export async function sparsifyGraphModel(
       method === 'wanda' ? pruneWanda(t.kernel, [t.K, t.N], stats.squareSums.map(Math.sqrt), s) :
       pruneSparseGPT(t.kernel, [t.K, t.N], stats.gram!, s);
 
+    let autoReport: GraphSparsifyReport['auto'] = null;
     if (auto != null) {
       const ref = await graphOutputs(model!, calibration!);
       const cost = new Map<string, number[]>();
@@ -233,6 +239,7 @@ export async function sparsifyGraphModel(
       } finally {
         disposeOutputs(ref);
       }
+      autoReport = {levels, deviations: Object.fromEntries(cost)};
       const chosen = allocateLevels(targets.map((t) => t.c.node), (n) => {
         const t = targets.find((x) => x.c.node === n)!;
         return t.K * t.N;
@@ -269,7 +276,7 @@ export async function sparsifyGraphModel(
     }
     const out = rewriteGraph(artifacts, graph, entries, replacements);
     const outEntries = splitWeights(out.weightSpecs!, out.weightData);
-    return {artifacts: out, report: makeReport(method, candidates, kernels, replacements, entries, outEntries, outputDeviation)};
+    return {artifacts: out, report: makeReport(method, candidates, kernels, replacements, entries, outEntries, outputDeviation, autoReport)};
   } finally {
     for (const name of Object.keys(overrides)) overrides[name].dispose();
     model?.dispose();
@@ -279,7 +286,7 @@ export async function sparsifyGraphModel(
 function makeReport(
     method: PruneMethod, candidates: GraphCandidate[], kernels: Map<string, Float32Array>,
     replacements: NodeReplacement[], before: WeightEntry[], after: WeightEntry[],
-    outputDeviation: number | null): GraphSparsifyReport {
+    outputDeviation: number | null, auto: GraphSparsifyReport['auto']): GraphSparsifyReport {
   const encodedOf = new Map(replacements.map((r) => [r.candidate.node, r.encoded]));
   const nodes: GraphSparsifyNodeReport[] = [];
   let bytesBefore = 0, bytesAfter = 0, zeros = 0, total = 0;
@@ -310,6 +317,6 @@ function makeReport(
   }
   return {
     method, nodes, bytesBefore, bytesAfter, sparsity: total > 0 ? zeros / total : 0, outputDeviation,
-    weightsBefore: totals(before), weightsAfter: totals(after),
+    weightsBefore: totals(before), weightsAfter: totals(after), auto,
   };
 }

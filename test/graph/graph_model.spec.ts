@@ -163,6 +163,9 @@ describe('sparsifyGraphModel', () => {
     expect(zeros).toBeGreaterThanOrEqual(0.49);
     expect(zeros).toBeLessThan(0.62);
     expect(new Set(converted.map((n) => n.sparsity!.toFixed(1))).size).withContext('one level for all').toBeGreaterThan(1);
+    expect(report.auto!.levels).toEqual([0.3, 0.5, 0.7, 0.9]);
+    expect(Object.keys(report.auto!.deviations).sort()).toEqual([...CONVERTED].sort());
+    for (const d of Object.values(report.auto!.deviations)) expect(d.every((v, i) => v > 0 && (i === 0 || v >= 0.5 * d[i - 1]))).toBeTrue();
     tf.dispose(calibration);
   });
 
