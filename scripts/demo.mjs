@@ -1,6 +1,8 @@
 // npm run demo: encodes a random 4096×4096 weight at 80% sparsity, prints its size and the encoding
 // throughput, and checks sparseMatMul against dense tf.matMul on webgpu (Dawn) when it is available,
-// else on cpu. Works right after `npm ci`: it bundles src/ with esbuild into .tmp/demo first.
+// else on cpu. Then converts USE-lite (a real GraphModel) at the setting of scripts/use/best.ts and
+// prints its size, speed and accuracy figures (scripts/use/demo.ts; --no-use skips it).
+// Works right after `npm ci`: it bundles src/ with esbuild into .tmp/demo first.
 // Exits non-zero if a check fails.
 import {existsSync, mkdirSync} from 'node:fs';
 import {dirname, join} from 'node:path';
@@ -11,6 +13,8 @@ import {nodeBundleOptions} from './node_bundle.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const K = 4096, N = 4096, SPARSITY = 0.8, M = 8;
 const MIN_ENCODE_MWPS = 50;
+// The converted USE-lite's embeddings of held-out sentences against the dense model's (mean cosine).
+const MIN_USE_COSINE = 0.8;
 let failed = false;
 const verdict = (ok) => {
   if (!ok) failed = true;
@@ -47,13 +51,14 @@ await esbuild.build({
       `import '@tensorflow/tfjs-backend-cpu';`,
       `import '@tensorflow/tfjs-backend-webgpu';`,
       `export {SparseMatrix, sparseMatMul} from './src/index.ts';`,
+      `export {useDemo} from './scripts/use/demo.ts';`,
     ].join('\n'),
     resolveDir: root, sourcefile: 'demo-entry.ts', loader: 'ts',
   },
   ...nodeBundleOptions,
   outfile,
 });
-const {tf, SparseMatrix, sparseMatMul} = await import(pathToFileURL(outfile).href);
+const {tf, SparseMatrix, sparseMatMul, useDemo} = await import(pathToFileURL(outfile).href);
 const backend = tf.findBackendFactory('webgpu') && await tf.setBackend('webgpu') ? 'webgpu' : 'cpu';
 await tf.setBackend(backend);
 console.log(`tfjs-sparse demo: backend ${backend}${backend === 'webgpu' ? ` (Dawn, adapter ${adapterInfo})` : ''}`);
@@ -122,5 +127,8 @@ console.log(`sparseMatMul vs tf.matMul (${M}×${K} · ${K}×${N}, ${backend}): m
 
 tf.dispose([wDense, x, ySparse, yDense]);
 w.dispose();
+
+// 6. A real model: USE-lite, converted and checked live against the dense model.
+if (!process.argv.includes('--no-use')) verdict(await useDemo(root, MIN_USE_COSINE));
 console.log(failed ? 'demo: FAIL' : 'demo: PASS');
 process.exit(failed ? 1 : 0);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # npm test: runs every test/**/*.spec.ts in Node (cpu, and webgpu on Dawn when it has an adapter) and in
-# headless Chromium through karma (cpu and webgpu), then prints one line "N passed, N failed, N skipped"
-# summed over both runners. Exits non-zero on any failure, if a runner crashes or if one runs no spec.
-# Replay a run's random data with TEST_SEED=<seed> npm test. npm run test:long (TEST_LONG=1) runs the
-# property specs with ten times as many, and bigger, cases.
+# headless Chromium through karma (cpu and webgpu), and the `tfjs-sparse convert` command's checks
+# (scripts/test-cli.mjs; skipped when TEST_FILTER does not match "cli"), then prints one line
+# "N passed, N failed, N skipped" summed over the runners. Exits non-zero on any failure, if a runner
+# crashes or if one runs no spec. Replay a run's random data with TEST_SEED=<seed> npm test.
+# npm run test:long (TEST_LONG=1) runs the property specs with ten times as many, and bigger, cases.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,9 @@ mkdir -p .tmp/results .tmp/xdg
 chmod 700 .tmp/xdg
 export TMPDIR="$PWD/.tmp"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$PWD/.tmp/xdg}"
-rm -f .tmp/results/node.json .tmp/results/karma.json .tmp/results/node.log .tmp/results/karma.log
+rm -f .tmp/results/node.json .tmp/results/karma.json .tmp/results/cli.json .tmp/results/node.log .tmp/results/karma.log .tmp/results/cli.log
+runners="node karma"
+if [ -z "${TEST_FILTER:-}" ] || echo cli | grep -Eq -- "$TEST_FILTER"; then runners="$runners cli"; fi
 
 # Dawn (Node) on Chromium's SwiftShader Vulkan driver.
 if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
@@ -34,6 +37,7 @@ echo "TEST_SEED=$TEST_SEED$long (replay with: TEST_SEED=$TEST_SEED$long npm test
 # one thread), and their logs are printed one after the other. TEST_SERIAL=1 runs them one after the
 # other with live output instead.
 start=$SECONDS
+cli_rc=0
 if [ "${TEST_SERIAL:-}" = 1 ]; then
   echo "=== Node ==="
   node scripts/run-node-tests.mjs
@@ -41,25 +45,43 @@ if [ "${TEST_SERIAL:-}" = 1 ]; then
   echo "=== Chromium (karma) ==="
   node_modules/.bin/karma start karma.conf.js
   karma_rc=$?
+  if [[ $runners == *cli* ]]; then
+    echo "=== tfjs-sparse convert ==="
+    node scripts/test-cli.mjs
+    cli_rc=$?
+  fi
 else
   echo "Running the Node and Chromium runners side by side (TEST_SERIAL=1 for one after the other)..."
   node scripts/run-node-tests.mjs > .tmp/results/node.log 2>&1 &
   node_pid=$!
+  if [[ $runners == *cli* ]]; then
+    node scripts/test-cli.mjs > .tmp/results/cli.log 2>&1 &
+    cli_pid=$!
+  fi
   node_modules/.bin/karma start karma.conf.js > .tmp/results/karma.log 2>&1
   karma_rc=$?
   wait "$node_pid"
   node_rc=$?
+  if [[ $runners == *cli* ]]; then
+    wait "$cli_pid"
+    cli_rc=$?
+  fi
   echo "=== Node ==="
   cat .tmp/results/node.log
   echo "=== Chromium (karma) ==="
   cat .tmp/results/karma.log
+  if [[ $runners == *cli* ]]; then
+    echo "=== tfjs-sparse convert ==="
+    cat .tmp/results/cli.log
+  fi
 fi
 
-node - "$node_rc" "$karma_rc" "$((SECONDS - start))" <<'JS'
+node - "$((SECONDS - start))" "node:$node_rc" "karma:$karma_rc" $([[ $runners == *cli* ]] && echo "cli:$cli_rc") <<'JS'
 const fs = require('fs');
-const [nodeRc, karmaRc, secs] = process.argv.slice(2).map(Number);
+const secs = Number(process.argv[2]);
+const runs = process.argv.slice(3).map((a) => [a.split(':')[0], Number(a.split(':')[1])]);
 let passed = 0, failed = 0, skipped = 0, bad = false;
-for (const [name, rc] of [['node', nodeRc], ['karma', karmaRc]]) {
+for (const [name, rc] of runs) {
   let r;
   try {
     r = JSON.parse(fs.readFileSync(`.tmp/results/${name}.json`, 'utf8'));

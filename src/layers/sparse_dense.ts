@@ -11,16 +11,13 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 import type {LayerVariable} from '@tensorflow/tfjs-layers/dist/variables';
 import type {Activation} from '../kernels/kernel_names.js';
 import {checkShape} from '../ops/encode.js';
-import {EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION, HEADER_WORDS, popcount32, TILE_K, TILE_N, tileGrid, ValueType, valueWords} from '../ops/format.js';
+import {EMPTY_VALUE_WORDS, EncodedSparseMatrix, FORMAT_NAME, FORMAT_VERSION, HEADER_WORDS, popcount32, storedValueWords, TILE_K, TILE_N, tileGrid, ValueType, valueWords} from '../ops/format.js';
 import {SparseMatrix} from '../ops/sparse_matrix.js';
 import {sparseMatMulParts, sparseMatMulTrainable, SparseParts, valuePositions} from '../ops/sparse_mat_mul_parts.js';
 import {validateEncoded} from '../ops/validate.js';
 
 /** Activations that run fused in the SparseMatMul kernel; the others run after it, as tfjs-layers defines them. */
 const FUSED: ReadonlySet<string> = new Set<Activation>(['linear', 'relu', 'relu6', 'elu', 'sigmoid']);
-
-/** Words of the values weight of an all-zero matrix: a zero-length buffer cannot be bound on WebGPU. */
-const EMPTY_VALUE_WORDS = 4;
 
 /** Arguments of {@link SparseDense}: Dense's, plus what the encoding needs. */
 export interface SparseDenseArgs extends LayerArgs {
@@ -491,11 +488,6 @@ function checkLayerShape(name: string, K: number, N: number): [number, number] {
   } catch (e) {
     throw new Error(`SparseDense '${name}': ${(e as Error).message}`);
   }
-}
-
-/** Words of the values weight that a layer holding `e` needs. */
-export function storedValueWords(e: EncodedSparseMatrix): number {
-  return e.values.length > 0 ? e.values.length : EMPTY_VALUE_WORDS;
 }
 
 function countStored(header: Int32Array): number {

@@ -30,6 +30,14 @@ export function valueWords(elements: number, valueType: ValueType): number {
   return valueType === 'float16' ? Math.ceil(elements / 2) : elements;
 }
 
+/** Words of a stored values array of an all-zero matrix: a zero-length buffer cannot be bound on WebGPU. */
+export const EMPTY_VALUE_WORDS = 4;
+
+/** Words of the values array as stored in a model (a layer's weight, a graph's constant) for `e`. */
+export function storedValueWords(e: EncodedSparseMatrix): number {
+  return e.values.length > 0 ? e.values.length : EMPTY_VALUE_WORDS;
+}
+
 /** The encoded form of a sparse weight: plain arrays plus what is needed to read them. */
 export interface EncodedSparseMatrix {
   format: typeof FORMAT_NAME;

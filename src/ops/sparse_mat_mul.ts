@@ -1,7 +1,8 @@
 /** The sparseMatMul op: x·W with a SparseMatrix W, fused bias and activation, and its gradient. */
 import {concat, engine, GradConfig, NamedTensorMap, registerGradient, reshape, slice, sum, Tensor, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
 import {Activation, ACTIVATIONS, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
-import {SparseMatrix} from './sparse_matrix.js';
+import type {ValueType} from './format.js';
+import {ColumnPart, SparseMatrix} from './sparse_matrix.js';
 import {activationGrad, NO_PRELU_GRADIENT} from './activation_grad.js';
 
 /** Options of {@link sparseMatMul}. */
@@ -27,15 +28,38 @@ export interface SparseMatMulOptions {
  */
 export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: SparseMatMulOptions = {}): Tensor {
   if (!(w instanceof SparseMatrix)) throw new Error('sparseMatMul: w must be a SparseMatrix');
-  const parts = w.columnParts();
-  const [K, N] = w.shape;
+  return multiplyParts(x, w.columnParts(), w.shape, w.valueType, opts);
+}
+
+/** An encoded weight [K, N] held as loose int32 tensors (docs/format.md), checked by the caller. */
+export interface EncodedTensors {
+  header: Tensor;
+  offsets: Tensor;
+  values: Tensor;
+  shape: [number, number];
+  valueType: ValueType;
+}
+
+/**
+ * Internal: {@link sparseMatMul} on an encoded weight given as tensors (the weights of a converted
+ * GraphModel node), with the same options, checks and gradient, as one column range.
+ */
+export function sparseMatMulEncoded(x: Tensor | TensorLike, w: EncodedTensors, opts: SparseMatMulOptions = {}): Tensor {
+  const {header, offsets, values, shape, valueType} = w;
+  return multiplyParts(x, [{header, offsets, values, n0: 0, N: shape[1]} as ColumnPart], shape, valueType, opts);
+}
+
+/** The op on a weight held as column ranges (SparseMatrix.columnParts), each within one binding. */
+function multiplyParts(x: Tensor | TensorLike, parts: ColumnPart[], shape: [number, number], valueType: ValueType,
+    opts: SparseMatMulOptions): Tensor {
+  const [K, N] = shape;
   const activation = opts.activation ?? 'linear';
   if (!ACTIVATIONS.includes(activation)) {
     throw new Error(`sparseMatMul: unknown activation '${String(activation)}', expected one of ${ACTIVATIONS.join(', ')}`);
   }
   const transposeX = opts.transposeX ?? false;
   const attrs: SparseMatMulAttrs = {
-    K, N, valueType: w.valueType, transposeX: false, transposeW: false, activation,
+    K, N, valueType, transposeX: false, transposeW: false, activation,
     leakyreluAlpha: opts.leakyreluAlpha ?? 0.2,
   };
   // The common case (2-D tensor inputs) makes no intermediate tensors: decode-time calls are µs-scale.

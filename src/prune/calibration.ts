@@ -1,5 +1,5 @@
 /** Statistics of a model run on calibration inputs, batch by batch, read back with `await data()`. */
-import {dispose, reshape, slice, square, sub, sum, Tensor, tidy} from '@tensorflow/tfjs-core';
+import {dispose, matMul, reshape, slice, square, sub, sum, Tensor, tidy} from '@tensorflow/tfjs-core';
 import {LayersModel, model as makeModel, SymbolicTensor} from '@tensorflow/tfjs-layers';
 
 /** Model inputs: one tensor, or one per model input, all with the same first (batch) dimension. */
@@ -89,6 +89,25 @@ export async function inputSquareSums(
         for (let k = 0; k < v.length; k++) sums[i][k] += v[k];
       }));
   return new Map(names.map((name, i) => [name, sums[i]]));
+}
+
+/** XᵀX [K, K] over all calibration rows of each named layer's input (rows: every axis but the last). */
+export async function inputGrams(
+    model: LayersModel, names: string[], x: ModelInputs, batchSize: number): Promise<Map<string, Float64Array>> {
+  const inputs = names.map((name) => layerTensor(model, name, 'input'));
+  const grams = inputs.map((t) => {
+    const K = t.shape[t.shape.length - 1] as number;
+    return new Float64Array(K * K);
+  });
+  await runBatches(model, inputs, x, batchSize,
+      (ys) => ys.map((y) => {
+        const rows = reshape(y, [-1, y.shape[y.rank - 1]]);
+        return matMul(rows, rows, true, false);
+      }),
+      (values) => values.forEach((v, i) => {
+        for (let k = 0; k < v.length; k++) grams[i][k] += v[k];
+      }));
+  return new Map(names.map((name, i) => [name, grams[i]]));
 }
 
 /** A model's outputs on the calibration inputs, kept per batch (dispose with `disposeOutputs`). */

@@ -7,8 +7,8 @@
 import {tensor, Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, models} from '@tensorflow/tfjs-layers';
 import type {PyJsonDict} from '@tensorflow/tfjs-layers/dist/keras_format/types';
-import {EncodedSparseMatrix, FORMAT_VERSION, HEADER_WORDS, popcount32, TILE_N} from '../ops/format.js';
-import {SparseDense, storedValueWords} from '../layers/sparse_dense.js';
+import {EncodedSparseMatrix, FORMAT_VERSION, HEADER_WORDS, popcount32, storedValueWords, TILE_N} from '../ops/format.js';
+import {SparseDense} from '../layers/sparse_dense.js';
 
 /** What a replaced layer holds. Its activation and useBias come from the layer's own config. */
 export interface SparseLayerSpec {

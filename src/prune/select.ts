@@ -3,8 +3,8 @@
  * |W_ij| · ‖X_i‖₂ (wanda). Ties at the threshold are broken by position, so results are deterministic.
  */
 
-/** Zeroes, in place, the `count` entries of `w` whose scores are lowest. */
-function dropLowest(w: Float32Array, score: (i: number) => number, indices: ArrayLike<number>, count: number): void {
+/** Zeroes, in place, the `count` entries of `w` (among `indices`) whose scores are lowest. */
+export function dropLowest(w: Float32Array, score: (i: number) => number, indices: ArrayLike<number>, count: number): void {
   if (count <= 0) return;
   const n = indices.length;
   if (count >= n) {

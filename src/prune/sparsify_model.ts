@@ -2,14 +2,17 @@
 import {LayersModel} from '@tensorflow/tfjs-layers';
 import {convertValueType} from '../ops/convert_value_type.js';
 import {encodeDense} from '../ops/encode.js';
-import {EncodedSparseMatrix, ValueType} from '../ops/format.js';
-import {SparseDense, storedValueWords} from '../layers/sparse_dense.js';
-import {countSamples, disposeOutputs, inputSquareSums, layerDeviations, ModelInputs, modelOutputs, outputDeviation} from './calibration.js';
+import {EncodedSparseMatrix, storedValueWords, ValueType} from '../ops/format.js';
+import {SparseDense} from '../layers/sparse_dense.js';
+import {countSamples, disposeOutputs, inputGrams, inputSquareSums, layerDeviations, ModelInputs, modelOutputs, outputDeviation} from './calibration.js';
 import {rebuildModel, setKernel, SparseLayerSpec} from './rebuild.js';
+import {allocateLevels, autoLevels} from './allocate.js';
+import {matchesPattern} from './patterns.js';
+import {pruneSparseGPT} from './sparsegpt.js';
 import {pruneMagnitude, pruneMagnitudeGlobal, pruneWanda} from './select.js';
 
 /** How the weights to drop are chosen. */
-export type PruneMethod = 'magnitude' | 'wanda';
+export type PruneMethod = 'magnitude' | 'wanda' | 'sparsegpt';
 
 /** Sparsity chosen by the calibration data: a global budget spent on the layers that tolerate it. */
 export interface AutoSparsity {
@@ -29,6 +32,8 @@ export interface SparsifyOptions {
   /**
    * 'magnitude' (the default) drops the smallest |W|. 'wanda' drops the smallest |W_ij|·‖X_i‖₂ within
    * each output column, with the input norms measured on `calibration`; it needs no retraining.
+   * 'sparsegpt' chooses by w²/[H⁻¹]_ii² and updates the kept weights to make up for the dropped ones
+   * (H = XᵀX on `calibration`; see docs/sparsify.md).
    */
   method?: PruneMethod;
   /** Magnitude only: a threshold per layer ('layer', the default) or one across layers ('global'). */
@@ -38,8 +43,8 @@ export interface SparsifyOptions {
   /** Batch size for calibration runs. Defaults to 256. */
   batchSize?: number;
   /**
-   * Wanda only: measure each layer's inputs with the layers before it already pruned, as the reference
-   * implementation does (default true), or all on the dense model.
+   * Wanda and SparseGPT: measure each layer's inputs with the layers before it already pruned, as the
+   * reference implementations do (default true), or all on the dense model.
    */
   sequential?: boolean;
   /** Layers to keep dense: exact names, globs with `*`, or regular expressions. */
@@ -48,6 +53,8 @@ export interface SparsifyOptions {
   minWeights?: number;
   /** How the nonzeros are stored. 'float16' (the default) for inference; 'float32' to fine-tune. */
   valueType?: ValueType;
+  /** Called after each step (auto's measurements, then one per pruned layer). */
+  onProgress?: (done: number, total: number, layer: string) => void;
 }
 
 /** One Dense or Conv2D layer of the model in a {@link SparsifyReport}. */
@@ -84,7 +91,6 @@ export interface SparsifyReport {
   outputDeviation: number | null;
 }
 
-const DEFAULT_LEVELS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 const DEFAULT_MIN_WEIGHTS = 16384;
 
 interface Candidate {
@@ -117,13 +123,6 @@ function candidateOf(layer: LayersModel['layers'][number]): Candidate | null {
   return candidate;
 }
 
-function matches(name: string, pattern: string | RegExp): boolean {
-  if (pattern instanceof RegExp) return pattern.test(name);
-  if (!pattern.includes('*')) return name === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(name);
-}
-
 function isAuto(s: SparsifyOptions['sparsity']): s is AutoSparsity {
   return typeof s === 'object' && s !== null && 'auto' in s && typeof (s as AutoSparsity).auto === 'number';
 }
@@ -146,7 +145,7 @@ export async function sparsifyModel(
   if (!(model instanceof LayersModel)) throw new Error('sparsifyModel: model must be a tf.LayersModel');
   if (opts == null || opts.sparsity == null) throw new Error('sparsifyModel: opts.sparsity is required');
   const method = opts.method ?? 'magnitude';
-  if (method !== 'magnitude' && method !== 'wanda') throw new Error(`sparsifyModel: unknown method '${String(method)}'`);
+  if (method !== 'magnitude' && method !== 'wanda' && method !== 'sparsegpt') throw new Error(`sparsifyModel: unknown method '${String(method)}'`);
   const scope = opts.scope ?? 'layer';
   if (scope !== 'layer' && scope !== 'global') throw new Error(`sparsifyModel: unknown scope '${String(scope)}'`);
   if (scope === 'global' && (method !== 'magnitude' || typeof opts.sparsity !== 'number')) {
@@ -160,8 +159,8 @@ export async function sparsifyModel(
   const calibration = opts.calibration;
   if (calibration != null) countSamples(model, calibration);
   const auto = isAuto(opts.sparsity) ? opts.sparsity : null;
-  if ((method === 'wanda' || auto) && calibration == null) {
-    throw new Error(`sparsifyModel: ${auto ? 'auto sparsity' : "method 'wanda'"} needs calibration inputs`);
+  if ((method !== 'magnitude' || auto) && calibration == null) {
+    throw new Error(`sparsifyModel: ${auto ? 'auto sparsity' : `method '${method}'`} needs calibration inputs`);
   }
 
   // Which layers are pruned, and at what target.
@@ -180,7 +179,7 @@ export async function sparsifyModel(
   const targets = new Map<string, number>();
   for (const c of candidates) {
     if (c.reason != null) continue;
-    if ((opts.skip ?? []).some((p) => matches(c.name, p))) {
+    if ((opts.skip ?? []).some((p) => matchesPattern(c.name, p))) {
       c.reason = 'skipped';
     } else if (map != null && !(c.name in map)) {
       c.reason = 'not in the sparsity map';
@@ -204,11 +203,15 @@ export async function sparsifyModel(
     return [c.K, c.N];
   };
 
+  const steps = targets.size * (1 + (auto != null ? autoLevels(auto.levels, 'sparsifyModel').length : 0));
+  let done = 0;
+  const progress = (layer: string) => opts.onProgress?.(++done, steps, layer);
   if (auto != null) {
-    const chosen = await allocate(model, [...targets.keys()], dense, shapeOf, method, auto, calibration!, batchSize);
+    const chosen = await allocate(model, [...targets.keys()], dense, shapeOf, method, auto, calibration!, batchSize, progress);
     for (const [name, s] of chosen) {
       if (s === 0) {
         targets.delete(name);
+        progress(name);
         candidates.find((c) => c.name === name)!.reason = 'auto: kept dense';
       } else {
         targets.set(name, s);
@@ -220,25 +223,32 @@ export async function sparsifyModel(
   const pruned = new Map<string, Float32Array>();
   if (method === 'magnitude' && scope === 'global') {
     const names = [...targets.keys()];
-    pruneMagnitudeGlobal(names.map((n) => dense.get(n)!.kernel), opts.sparsity as number).forEach((w, i) => pruned.set(names[i], w));
+    pruneMagnitudeGlobal(names.map((n) => dense.get(n)!.kernel), opts.sparsity as number).forEach((w, i) => {
+      pruned.set(names[i], w);
+      progress(names[i]);
+    });
   } else if (method === 'magnitude') {
-    for (const [name, s] of targets) pruned.set(name, pruneMagnitude(dense.get(name)!.kernel, s));
+    for (const [name, s] of targets) {
+      pruned.set(name, pruneMagnitude(dense.get(name)!.kernel, s));
+      progress(name);
+    }
   } else if (opts.sequential ?? true) {
     const work = await rebuildModel(model, new Map());
     try {
       for (const [name, s] of targets) {
-        const sums = await inputSquareSums(work, [name], calibration!, batchSize);
-        const w = pruneWanda(dense.get(name)!.kernel, shapeOf(name), sums.get(name)!.map(Math.sqrt), s);
+        const w = await pruneCalibrated(work, name, dense.get(name)!.kernel, shapeOf(name), method, s, calibration!, batchSize);
         pruned.set(name, w);
         setKernel(work, name, w);
+        progress(name);
       }
     } finally {
       work.dispose();
     }
   } else {
-    const sums = await inputSquareSums(model, [...targets.keys()], calibration!, batchSize);
+    const stats = await layerStats(model, [...targets.keys()], method, calibration!, batchSize);
     for (const [name, s] of targets) {
-      pruned.set(name, pruneWanda(dense.get(name)!.kernel, shapeOf(name), sums.get(name)!.map(Math.sqrt), s));
+      pruned.set(name, pruneWith(dense.get(name)!.kernel, shapeOf(name), method, stats.get(name)!, s));
+      progress(name);
     }
   }
 
@@ -252,6 +262,24 @@ export async function sparsifyModel(
     sparse.dispose();
     throw e;
   }
+}
+
+/** What wanda (input square sums) or SparseGPT (XᵀX) needs of each layer's inputs. */
+function layerStats(
+    model: LayersModel, names: string[], method: PruneMethod, x: ModelInputs, batchSize: number): Promise<Map<string, Float64Array>> {
+  return method === 'sparsegpt' ? inputGrams(model, names, x, batchSize) : inputSquareSums(model, names, x, batchSize);
+}
+
+function pruneWith(kernel: Float32Array, shape: [number, number], method: PruneMethod, stats: Float64Array, s: number): Float32Array {
+  return method === 'sparsegpt' ? pruneSparseGPT(kernel, shape, stats, s) : pruneWanda(kernel, shape, stats.map(Math.sqrt), s);
+}
+
+/** Prunes one layer of `model` by wanda or SparseGPT, measuring its inputs on `model` as it is now. */
+async function pruneCalibrated(
+    model: LayersModel, name: string, kernel: Float32Array, shape: [number, number], method: PruneMethod, s: number,
+    x: ModelInputs, batchSize: number): Promise<Float32Array> {
+  const stats = await layerStats(model, [name], method, x, batchSize);
+  return pruneWith(kernel, shape, method, stats.get(name)!, s);
 }
 
 function encodedBytes(e: EncodedSparseMatrix): number {
@@ -304,16 +332,12 @@ async function makeReport(
 async function allocate(
     model: LayersModel, names: string[], dense: Map<string, {kernel: Float32Array}>,
     shapeOf: (name: string) => [number, number], method: PruneMethod, auto: AutoSparsity, calibration: ModelInputs,
-    batchSize: number): Promise<Map<string, number>> {
+    batchSize: number, progress: (layer: string) => void): Promise<Map<string, number>> {
   const budget = checkFraction(auto.auto, 'the auto budget');
-  const given = auto.levels ?? DEFAULT_LEVELS;
-  given.forEach((l) => checkFraction(l, 'an auto level'));
-  // Level 0 is where every layer starts (dense); the others, once each, in order.
-  const levels = [...new Set(given)].filter((l) => l > 0).sort((a, b) => a - b);
-  if (levels.length === 0) throw new Error('sparsifyModel: auto needs at least one level above 0');
-  const norms = method === 'wanda' ? await inputSquareSums(model, names, calibration, batchSize) : null;
-  const prune = (name: string, s: number) => norms ?
-    pruneWanda(dense.get(name)!.kernel, shapeOf(name), norms.get(name)!.map(Math.sqrt), s) :
+  const levels = autoLevels(auto.levels, 'sparsifyModel');
+  const stats = method !== 'magnitude' ? await layerStats(model, names, method, calibration, batchSize) : null;
+  const prune = (name: string, s: number) => stats ?
+    pruneWith(dense.get(name)!.kernel, shapeOf(name), method, stats.get(name)!, s) :
     pruneMagnitude(dense.get(name)!.kernel, s);
   const ref = await modelOutputs(model, calibration, batchSize);
   const work = await rebuildModel(model, new Map());
@@ -324,6 +348,7 @@ async function allocate(
       for (const s of levels) {
         setKernel(work, name, prune(name, s));
         d.push(await outputDeviation(work, ref, calibration, batchSize));
+        progress(name);
       }
       setKernel(work, name, dense.get(name)!.kernel);
       cost.set(name, d);
@@ -332,31 +357,7 @@ async function allocate(
     work.dispose();
     disposeOutputs(ref);
   }
-  const size = (name: string) => shapeOf(name)[0] * shapeOf(name)[1];
-  const total = names.reduce((a, n) => a + size(n), 0);
-  const level = new Map(names.map((n) => [n, -1]));
-  let dropped = 0;
-  while (dropped < budget * total - 0.5) {
-    let best: string | null = null, bestCost = Infinity;
-    for (const name of names) {
-      const i = level.get(name)!;
-      if (i + 1 >= levels.length) continue;
-      const s0 = i < 0 ? 0 : levels[i], d0 = i < 0 ? 0 : cost.get(name)![i];
-      // Weights dropped past the budget buy nothing: near the end, a small step that just reaches
-      // it beats a big one that overshoots.
-      const gain = Math.min((levels[i + 1] - s0) * size(name), budget * total - dropped);
-      const c = Math.max(0, cost.get(name)![i + 1] - d0) / gain;
-      if (c < bestCost) {
-        bestCost = c;
-        best = name;
-      }
-    }
-    if (best == null) break;
-    const i = level.get(best)!;
-    dropped += (levels[i + 1] - (i < 0 ? 0 : levels[i])) * size(best);
-    level.set(best, i + 1);
-  }
-  return new Map(names.map((n) => [n, level.get(n)! < 0 ? 0 : levels[level.get(n)!]]));
+  return allocateLevels(names, (name) => shapeOf(name)[0] * shapeOf(name)[1], levels, cost, budget);
 }
 
 /**

@@ -177,6 +177,31 @@ describeEachBackend('sparsifyModel', () => {
     dense.dispose();
   });
 
+  it('sparsegpt rebuilds what it drops: closest to the dense outputs on correlated inputs', async () => {
+    const r = rng('sparsify-sparsegpt');
+    const K = 64;
+    const dense = mlp(K, [48], 16, 'tanh');
+    setRandomWeights(dense, r);
+    // Correlated features (a random walk along k): what one weight loses, its neighbours can carry.
+    const walk = new Float32Array(256 * K);
+    for (let i = 0; i < 256; i++) {
+      let prev = 0;
+      for (let k = 0; k < K; k++) walk[i * K + k] = prev = 0.95 * prev + r.normal();
+    }
+    const x = tf.tensor2d(walk, [256, K]);
+    const deviation: Record<string, number> = {};
+    for (const method of ['magnitude', 'wanda', 'sparsegpt'] as const) {
+      const {model, report} = await sparsifyModel(dense, {sparsity: 0.6, method, calibration: x, minWeights: 0});
+      deviation[method] = report.outputDeviation!;
+      for (const l of report.layers) expect(l.sparsity).withContext(`${method} ${l.name}`).toBeCloseTo(0.6, 1);
+      model.dispose();
+    }
+    expect(deviation['sparsegpt']).toBeLessThan(0.8 * deviation['wanda']);
+    expect(deviation['sparsegpt']).toBeLessThan(0.8 * deviation['magnitude']);
+    x.dispose();
+    dense.dispose();
+  });
+
   it('auto spends the budget where the calibration data say it costs least', async () => {
     const r = rng('sparsify-auto');
     const dense = mlp(48, [64, 64], 8);

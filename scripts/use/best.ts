@@ -1,0 +1,13 @@
+/**
+ * The conversion setting that `npm run demo` applies to USE-lite: the best row of docs/accuracy.md at
+ * 50% overall sparsity, and the row of docs/results/use-lite.json its accuracy figures come from.
+ */
+import type {GraphSparsifyOptions} from '../../src/graph';
+
+export const BEST = {
+  label: 'sparsegpt, 50% of every matmul weight',
+  options: {sparsity: 0.5, method: 'sparsegpt'} as GraphSparsifyOptions,
+  calibrationSentences: 256,
+  evalMethod: 'sparsegpt',
+  evalTarget: 0.5,
+};
