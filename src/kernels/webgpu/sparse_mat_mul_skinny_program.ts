@@ -19,6 +19,13 @@ const SLICES = 8;
 /** The largest number of x rows one workgroup keeps in registers. */
 export const SKINNY_MAX_ROWS = 16;
 export const SKINNY_SLICES = SLICES;
+/**
+ * Bytes of workgroup memory the program declares for `rows` rows per workgroup: the slices' sums and
+ * the non-finite flag. 16 rows take 16,388 B, over WebGPU's default limit of 16,384.
+ */
+export function skinnyWorkgroupBytes(rows: number): number {
+  return 4 * LANES * SLICES * rows + 4;
+}
 /** Output columns one workgroup covers. */
 export const SKINNY_COLUMNS = LANES;
 

@@ -9,7 +9,7 @@ import {TILE_K, TILE_N} from '../../ops/format.js';
 import {backendLimits, checkBindingBytes} from '../backend_limits.js';
 import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
-import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, skinnyWorkgroupBytes, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
 
@@ -25,9 +25,17 @@ function scalars(u32s: number[], f32s: number[] = []): Uniform[] {
   return [...u32s.map((v): Uniform => ({type: 'uint32', data: [v]})), ...f32s.map((v): Uniform => ({type: 'float32', data: [v]}))];
 }
 
-function rowsPerGroup(M: number): number {
-  for (const r of [1, 2, 4, 8]) if (M <= r) return r;
-  return SKINNY_MAX_ROWS;
+/**
+ * x rows per workgroup: the fewest that cover M, up to 16, and no more than the device's workgroup
+ * memory holds (a device made with WebGPU's default limits takes 8).
+ */
+export function rowsPerGroup(M: number, workgroupStorageBytes: number): number {
+  let rows = 1;
+  for (const r of [2, 4, 8, SKINNY_MAX_ROWS]) {
+    if (rows >= M || skinnyWorkgroupBytes(r) > workgroupStorageBytes) break;
+    rows = r;
+  }
+  return rows;
 }
 
 /**
@@ -73,7 +81,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const hasBias = inputs.bias != null;
   const hasPrelu = inputs.preluActivationWeights != null;
   // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
-  const MT = rowsPerGroup(M);
+  const MT = rowsPerGroup(M, backend.device.limits.maxComputeWorkgroupStorageSize);
   const rowGroups = Math.ceil(M / MT);
   const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
