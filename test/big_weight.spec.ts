@@ -16,7 +16,7 @@ import {planColumnParts, sliceColumns} from '../src/ops/column_parts';
 import {decodeDense} from '../src/ops/decode';
 import {validateEncoded} from '../src/ops/validate';
 
-const K = 300, N = 200;  // 10 × 7 tiles; the last strip has 8 columns
+const K = 160, N = 200;  // 5 × 7 tiles; the last strip has 8 columns
 
 /** Runs `f` with the binding limit set to `bytes`. */
 async function withLimit<T>(bytes: number, f: () => Promise<T>): Promise<T> {
@@ -39,9 +39,9 @@ describe('planColumnParts and sliceColumns', () => {
       const e = m.toEncoded();
       m.dispose();
       const whole = decodeDense(e);
-      // A strip holds about 7.7 KB of values in f16 at this density, 15.4 KB in f32.
+      // A strip holds about 4.1 KB of values in f16 at this density, 8.2 KB in f32.
       const scale = valueType === 'float16' ? 1 : 2;
-      for (const limits of [{maxBindingBytes: 16384 * scale, maxColumnStrips: Infinity}, {maxBindingBytes: Infinity, maxColumnStrips: 3}, {maxBindingBytes: 9000 * scale, maxColumnStrips: 2}]) {
+      for (const limits of [{maxBindingBytes: 8192 * scale, maxColumnStrips: Infinity}, {maxBindingBytes: Infinity, maxColumnStrips: 3}, {maxBindingBytes: 5000 * scale, maxColumnStrips: 2}]) {
         const ranges = planColumnParts(e, limits);
         expect(ranges.length).withContext(JSON.stringify(limits)).toBeGreaterThan(2);
         expect(ranges[0].nt0).toBe(0);
@@ -79,8 +79,8 @@ describeEachBackend('sparseMatMul on a weight split over bindings', (backend) =>
     const bias = tf.tensor1d(b), preluWeights = tf.tensor1d(alpha);
     const xt = opts.transposeX ? tf.tensor2d(transpose2d(x, M, K), [K, M]) : opts.batch ? tf.tensor3d(x, [1, M, K]) : tf.tensor2d(x, [M, K]);
     const prelu = opts.activation === 'prelu';
-    // A strip of 300 rows holds about 9.6 KB (f16) or 19 KB (f32) of values at density 0.5.
-    const limit = valueType === 'float16' ? 16384 : 24576;
+    // A strip of 160 rows holds about 5.1 KB (f16) or 10.2 KB (f32) of values at density 0.5.
+    const limit = valueType === 'float16' ? 8192 : 12288;
     const y = await withLimit(limit, async () => {
       expect(w.columnParts().length).withContext('column ranges under the limit').toBeGreaterThan(2);
       return sparseMatMul(xt, w, {
@@ -117,7 +117,7 @@ describeEachBackend('sparseMatMul on a weight split over bindings', (backend) =>
     const bias = tf.tensor1d(r.normals(N));
     const dyData = r.normals(M * N);
     const dy = tf.tensor2d(dyData, [M, N]);
-    const [dx, db] = await withLimit(16384, async () => tf.grads((a: tf.Tensor, b: tf.Tensor) => sparseMatMul(a, w, {bias: b}))([x, bias], dy));
+    const [dx, db] = await withLimit(8192, async () => tf.grads((a: tf.Tensor, b: tf.Tensor) => sparseMatMul(a, w, {bias: b}))([x, bias], dy));
     const ref = refMatMul(dyData, transpose2d(wData, K, N), M, N, K);
     expectAllClose(await dx.data(), ref.y, ref.tol, [M, K], `dx, split, on ${backend}`);
     const dbRef = Array.from({length: N}, (_, n) => dyData[n] + dyData[N + n] + dyData[2 * N + n]);
@@ -129,12 +129,12 @@ describeEachBackend('sparseMatMul on a weight split over bindings', (backend) =>
   it('names the limit and the size when one strip does not fit, and tensors() of a split matrix is a clear error', async () => {
     const w = SparseMatrix.fromDense(rng(`${backend} split error`).sparse(K, N, 0.5), [K, N]);
     const x = tf.ones([2, K]);
-    await withLimit(4096, async () => {
+    await withLimit(2048, async () => {
       expect(() => sparseMatMul(x, w)).toThrowError(
-          /^SparseMatrix: column strip 0 \(columns 0 to 31\) stores \d+ bytes of values, over the 4096-byte limit of one binding on this backend \(maxStorageBufferBindingSize, or TFJS_SPARSE_MAX_BINDING_BYTES\); a strip of 32 columns cannot be split further$/);
+          /^SparseMatrix: column strip 0 \(columns 0 to 31\) stores \d+ bytes of values, over the 2048-byte limit of one binding on this backend \(maxStorageBufferBindingSize, or TFJS_SPARSE_MAX_BINDING_BYTES\); a strip of 32 columns cannot be split further$/);
     });
-    await withLimit(16384, async () => {
-      expect(() => w.tensors()).toThrowError(/SparseMatrix: \[300, 200\] is split into \d+ column ranges on this backend/);
+    await withLimit(8192, async () => {
+      expect(() => w.tensors()).toThrowError(/SparseMatrix: \[160, 200\] is split into \d+ column ranges on this backend/);
     });
     x.dispose();
     w.dispose();

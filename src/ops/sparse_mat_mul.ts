@@ -102,14 +102,14 @@ function multiplyParts(x: Tensor | TensorLike, parts: ColumnPart[], shape: [numb
 
   /** The kernel on a 2-D x, once per column range of w (see SparseMatrix), the outputs side by side. */
   function multiply(x2: Tensor, bias: Tensor | undefined, alpha: Tensor | undefined): Tensor {
+    const whole = parts.length === 1;
     const ys = parts.map((p) => {
-      const whole = parts.length === 1;
       const inputs: NamedTensorMap = {x: x2, header: p.header, offsets: p.offsets, values: p.values};
       if (bias) inputs.bias = whole ? bias : slice(bias, p.n0, p.N);
       if (alpha) inputs.preluActivationWeights = whole || alpha.size === 1 ? alpha : slice(reshape(alpha, [N]), p.n0, p.N);
-      return engine().runKernel(SparseMatMul, inputs, {...attrs, N: p.N} as never) as Tensor;
+      return engine().runKernel(SparseMatMul, inputs, (whole ? attrs : {...attrs, N: p.N}) as never) as Tensor;
     });
-    return ys.length === 1 ? ys[0] : concat(ys, 1);
+    return whole ? ys[0] : concat(ys, 1);
   }
 }
 

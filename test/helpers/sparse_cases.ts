@@ -40,8 +40,9 @@ export interface Budget {
 
 /**
  * The webgpu kernel compiles one shader per (rows per workgroup, value type, transposeX, epilogue) and per
- * fused or split-K pass, which takes about a second on SwiftShader. So cases come in eleven variants
- * that cover every pair of those values (rows per workgroup by M: 1, 2, 3-4, 5-8, 9+), instead of all 80.
+ * fused or split-K pass, which takes about a second on SwiftShader. So cases come in seven variants that
+ * cover every pair of those values, with rows per workgroup 1, 4 and 16 (fewer rows than the 8 slices of a
+ * workgroup, and more), instead of all 60. sparse_mat_mul.spec.ts covers 2 and 8 rows.
  */
 interface Variant {
   /** The range of M: one rows-per-workgroup bucket. */
@@ -55,14 +56,10 @@ const VARIANTS: Variant[] = [
   {M: [1, 1], valueType: 'float16', transposeX: false, biasRelu: false},
   {M: [1, 1], valueType: 'float32', transposeX: true, biasRelu: false},
   {M: [1, 1], valueType: 'float32', transposeX: false, biasRelu: true},
-  {M: [2, 2], valueType: 'float16', transposeX: true, biasRelu: false},
-  {M: [2, 2], valueType: 'float32', transposeX: false, biasRelu: true},
   {M: [3, 4], valueType: 'float16', transposeX: false, biasRelu: true},
   {M: [3, 4], valueType: 'float32', transposeX: true, biasRelu: false},
-  {M: [5, 8], valueType: 'float16', transposeX: true, biasRelu: false},
-  {M: [5, 8], valueType: 'float32', transposeX: false, biasRelu: true},
-  {M: [9, 300], valueType: 'float16', transposeX: false, biasRelu: true},
-  {M: [9, 300], valueType: 'float32', transposeX: true, biasRelu: false},
+  {M: [9, 300], valueType: 'float16', transposeX: true, biasRelu: false},
+  {M: [9, 300], valueType: 'float32', transposeX: false, biasRelu: true},
 ];
 
 /** f16's range edges and neighbours, ±0 (not stored) and values that underflow f16 (stored as 0). */
