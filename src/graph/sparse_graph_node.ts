@@ -104,6 +104,8 @@ function checkEncoded(node: SparseGraphNodeValue, header: Tensor, offsets: Tenso
 
 /** Runs a converted node: sparseMatMul with the node's fused bias and activation. */
 export function executeSparseGraphNode(node: SparseGraphNodeValue): Tensor {
+  const format = node.attrs['format'];
+  if (format !== FORMAT_NAME) fail(node, `unknown format '${String(format)}', this build reads '${FORMAT_NAME}'`);
   const version = intOf(node, 'format_version');
   if (version !== FORMAT_VERSION) fail(node, `unknown format version ${version}, this build reads version ${FORMAT_VERSION}`);
   const shape: [number, number] = [intOf(node, 'K'), intOf(node, 'N')];
@@ -117,14 +119,19 @@ export function executeSparseGraphNode(node: SparseGraphNodeValue): Tensor {
   const [x, header, offsets, values] = node.inputs;
   checkEncoded(node, header, offsets, values, shape, valueType);
   const leakyreluAlpha = node.attrs['leakyrelu_alpha'];
-  return tidy(() => {
-    const y = sparseMatMulEncoded(x, {header, offsets, values, shape, valueType}, {
-      transposeX: node.attrs['transpose_x'] === true,
-      bias: numArgs >= 1 ? node.inputs[4] : undefined,
-      activation,
-      preluActivationWeights: numArgs >= 2 ? node.inputs[5] : undefined,
-      leakyreluAlpha: typeof leakyreluAlpha === 'number' ? leakyreluAlpha : 0.2,
+  // sparseMatMul names what is wrong with x, the bias or the prelu weights, but not the node.
+  try {
+    return tidy(() => {
+      const y = sparseMatMulEncoded(x, {header, offsets, values, shape, valueType}, {
+        transposeX: node.attrs['transpose_x'] === true,
+        bias: numArgs >= 1 ? node.inputs[4] : undefined,
+        activation,
+        preluActivationWeights: numArgs >= 2 ? node.inputs[5] : undefined,
+        leakyreluAlpha: typeof leakyreluAlpha === 'number' ? leakyreluAlpha : 0.2,
+      });
+      return y.rank >= outRank ? y : reshape(y, [...new Array<number>(outRank - y.rank).fill(1), ...y.shape]);
     });
-    return y.rank >= outRank ? y : reshape(y, [...new Array<number>(outRank - y.rank).fill(1), ...y.shape]);
-  });
+  } catch (e) {
+    fail(node, (e as Error).message);
+  }
 }

@@ -265,6 +265,41 @@ describeEachBackend('converted GraphModel', () => {
   });
 });
 
+// Found by the loader fuzz (fuzz_loader_graph.spec.ts): the node ran any `format` as tiled-bitmap, and
+// sparseMatMul's errors on its bias did not say which node.
+describe('converted GraphModel node attributes', () => {
+  expectNoLeakedTensors();
+
+  async function runWith(edit: (nodes: NodeJson[], a: tf.io.ModelArtifacts) => void): Promise<void> {
+    const r = rng('graph node attributes');
+    const {artifacts} = await sparsifyGraphModel(syntheticGraph(r), {sparsity: 0.5, minWeights: 0});
+    const bad = copyArtifacts(artifacts);
+    edit(nodesOf(bad), bad);
+    const model = await loadGraphModel(tf.io.fromMemory(bad));
+    const x = tf.tensor2d(r.normals(2 * 40), [2, 40]);
+    try {
+      const y = model.execute(x, ['fused_relu']) as tf.Tensor;
+      y.dispose();
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  }
+
+  it('refuses a node whose format is not tiled-bitmap', async () => {
+    await expectAsync(runWith((nodes) => {
+      nodes.find((n) => n.name === 'mm_plain')!.attr!['format'].s = btoa('csr');
+    })).toBeRejectedWithError(/TfjsSparseMatMul \(weight 'w_plain'\): unknown format 'csr', this build reads 'tiled-bitmap'/);
+  });
+
+  it('names the node whose fused bias is wrong', async () => {
+    await expectAsync(runWith((nodes, a) => {
+      const bias = nodes.find((n) => n.name === 'fused_relu')!.input![4];
+      a.weightSpecs!.find((s) => s.name === bias)!.dtype = 'int32';
+    })).toBeRejectedWithError(/TfjsSparseMatMul \(weight 'w_fused'\): sparseMatMul: bias must be float32, got int32/);
+  });
+});
+
 async function relError(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const [x, y] = await Promise.all([a.data(), b.data()]);
   let e = 0, n = 0;
