@@ -6,8 +6,7 @@
  * points past the shards or at a shard that does not exist, and wrong shapes and fields in model.json
  * (helpers/loader_fuzz.ts holds each to its outcome).
  *
- * The GraphModel loader (issue #5) plugs in as a second subject: its files, its encodings and its
- * topology fields, and loaders whose `load` calls loadGraphModel.
+ * The GraphModel loader is the second subject, in fuzz_loader_graph.spec.ts.
  *
  * TF.js's own loaders (memory, http) ignore bytes after the last weight, read a 404 page as a weight file,
  * and name a short weight data only by a tensor's size; the harness holds each loader to what it can do.
@@ -20,7 +19,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import './helpers/setup';
 import {EncodedSparseMatrix, sparsifyModel} from '../src/index';
 import {fileSystem} from '../src/node/file_system';
-import {checkLoaderCase, FuzzLoader, FuzzSubject, fuzzCases, ModelFiles} from './helpers/loader_fuzz';
+import {checkLoaderCase, FuzzLoader, FuzzSubject, fuzzCases, joined, ModelFiles, paths} from './helpers/loader_fuzz';
 import {itHolds} from './helpers/property';
 import {rng} from './helpers/random';
 import {setRandomWeights} from './layers/util';
@@ -70,21 +69,6 @@ async function sparseModelFiles(): Promise<{files: ModelFiles, layers: Array<{na
     files: {modelTopology: art.modelTopology, weightSpecs: art.weightSpecs!, shards: [data.slice(0, cut), data.slice(cut)], missing: []},
     layers,
   };
-}
-
-function joined(files: ModelFiles): ArrayBuffer {
-  const total = files.shards.reduce((a, s) => a + s.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const s of files.shards) {
-    out.set(s, at);
-    at += s.length;
-  }
-  return out.buffer;
-}
-
-function paths(files: ModelFiles): string[] {
-  return [...files.shards.map((_, i) => `group1-shard${i + 1}of${files.shards.length}.bin`), ...files.missing];
 }
 
 function modelJSON(files: ModelFiles): string {

@@ -7,8 +7,8 @@
  *
  * A subject is a model with its own knowledge of what a mutation breaks (which topology values load,
  * how to find its sparse encodings in the weight data); a loader serves the files and loads them. The
- * LayersModel subject and loaders are in test/fuzz_loader.spec.ts. A GraphModel subject needs only its
- * artifacts, `encodings` and `topologyFields`, and a loader entry whose `load` calls loadGraphModel.
+ * LayersModel subject and loaders are in test/fuzz_loader.spec.ts, the GraphModel ones in
+ * test/fuzz_loader_graph.spec.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
@@ -40,6 +40,11 @@ export interface FuzzSubject {
   encodings(files: ModelFiles): EncodedSparseMatrix[];
   /** Fields of the topology a mutation may set, each with values and whether the model still loads. */
   topologyFields: Array<{path: Array<string | number>, values: Array<{value: unknown, loads: boolean}>}>;
+  /**
+   * Float32 weights that may be read as int32 or bool without an error: a GraphModel's Const node does
+   * not check its manifest dtype, and TF.js's dense ops upcast such a weight (the model runs, on wrong values).
+   */
+  dtypeUnchecked?: string[];
 }
 
 export interface FuzzLoader {
@@ -55,6 +60,23 @@ export interface FuzzLoader {
    * size, accepted from this loader as naming that problem.
    */
   tfjsDecodeErrors?: RegExp;
+}
+
+/** The shards joined into one buffer, for loaders that take the weight data whole. */
+export function joined(files: ModelFiles): ArrayBuffer {
+  const total = files.shards.reduce((a, s) => a + s.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const s of files.shards) {
+    out.set(s, at);
+    at += s.length;
+  }
+  return out.buffer;
+}
+
+/** The weight file names a manifest lists: one per shard, then the missing ones. */
+export function paths(files: ModelFiles): string[] {
+  return [...files.shards.map((_, i) => `group1-shard${i + 1}of${files.shards.length}.bin`), ...files.missing];
 }
 
 type Mutation =
@@ -118,9 +140,10 @@ function mutate(subject: FuzzSubject, loader: FuzzLoader, f: ModelFiles, m: Muta
       const s = new Uint8Array(f.shards[m.shard].length + m.extra);
       s.set(f.shards[m.shard]);
       f.shards[m.shard] = s;
-      // Bytes inside the weight data shift what follows, unless the extension is at the very end.
-      if (m.shard < f.shards.length - 1) return 'fail';
-      return loader.refusesExtraBytes ? 'fail' : 'load';
+      if (loader.refusesExtraBytes) return 'fail';
+      // Bytes inside the weight data shift what follows (past the end, where TF.js ignores them, nothing):
+      // a shift that moves only float bytes gives a valid model, so the shifted encodings decide.
+      return m.shard < f.shards.length - 1 ? 'encodings' : 'load';
     }
     case 'flipData': {
       const total = f.shards.reduce((a, s) => a + s.length, 0);
@@ -143,8 +166,9 @@ function mutate(subject: FuzzSubject, loader: FuzzLoader, f: ModelFiles, m: Muta
     case 'specDtype': {
       const spec = f.weightSpecs[m.spec];
       if (spec.dtype === m.dtype) return 'load';
+      const unchecked = (m.dtype === 'int32' || m.dtype === 'bool') && subject.dtypeUnchecked?.includes(spec.name) === true;
       spec.dtype = m.dtype;
-      return 'fail';
+      return unchecked ? 'either' : 'fail';
     }
     case 'dropSpec':
       f.weightSpecs.splice(m.spec, 1);
