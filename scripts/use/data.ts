@@ -63,6 +63,26 @@ export function calibrationSentences(root: string, n: number): string[] {
   return shuffled(chapterSentences(root, 1, 67), 7).slice(0, n);
 }
 
+/**
+ * `n` calibration passages from chapters 1–67: runs of consecutive sentences of at least `words` words
+ * (100 words make about 128 tokens, the most USE-lite reads), so that calibration covers every position
+ * of the model's input, as long reviews do.
+ */
+export function calibrationPassages(root: string, n: number, words = 100): string[] {
+  const passages: string[] = [];
+  let current: string[] = [], count = 0;
+  for (const s of chapterSentences(root, 1, 67)) {
+    current.push(s);
+    count += s.split(' ').length;
+    if (count >= words) {
+      passages.push(current.join(' '));
+      current = [];
+      count = 0;
+    }
+  }
+  return shuffled(passages, 13).slice(0, n);
+}
+
 /** `n` held-out sentences from chapters 68–135. */
 export function heldOutSentences(root: string, n: number): string[] {
   return shuffled(chapterSentences(root, 68, 135), 11).slice(0, n);
