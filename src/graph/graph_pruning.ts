@@ -92,13 +92,13 @@ export class PruningSession {
   }
 
   /**
-   * Prunes and encodes each target with a sparsity above 0, in order. `sequential`: each target's
+   * Prunes and encodes each target that auto did not keep dense, in order. `sequential`: each target's
    * statistics are measured with the targets before it already pruned (fed in); otherwise all on the
    * dense model.
    */
   async pruneAll(targets: Target[], sequential: boolean, valueType: ValueType,
       progress: (node: string) => void): Promise<NodeReplacement[]> {
-    const pruned = targets.filter((t) => t.sparsity > 0);
+    const pruned = targets.filter((t) => t.c.reason == null);
     const dense = sequential || this.model == null ? null : await this.stats(pruned, this.calibration!);
     const replacements: NodeReplacement[] = [];
     for (const [i, t] of pruned.entries()) {
