@@ -25,7 +25,8 @@
  *   --heldout N --check N --batch N
  *   --sparsities 0.3,0.5,0.7 --methods magnitude,wanda,auto,sparsegpt,auto-sparsegpt
  *   --levels 0.1,0.2,... (auto's levels) --fresh (recompute rows cached in .tmp/use-eval/results).
- * Output: a markdown table on stdout and .tmp/use-eval/results.json.
+ * Output: a markdown table on stdout and .tmp/use-eval/results.json (docs/results/use-lite.json is a copy
+ * of the run docs/accuracy.md reports, which the demo reads).
  */
 import {existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -208,4 +209,8 @@ const lines = [
     `${(r.bytes / 1e6).toFixed(2)} | ${r.ratio.toFixed(3)} | ${r.convertSeconds.toFixed(0)} |`),
 ];
 console.log(lines.join('\n'));
-writeFileSync(join(OUT, 'results.json'), JSON.stringify({dense: {accuracy: denseAcc, bytes: denseBytes, lambda: bestLambda}, rows}, null, 1));
+writeFileSync(join(OUT, 'results.json'), JSON.stringify({
+  date: new Date().toISOString().slice(0, 10), command: `npm run eval:use -- ${args.join(' ')}`.trim(),
+  setup: {train: TRAIN, test: TEST, heldOut: HELDOUT, calibration: `${CALIB} Moby Dick ${CALIB_TEXTS}`, levels: LEVELS},
+  dense: {accuracy: denseAcc, bytes: denseBytes, lambda: bestLambda}, rows,
+}, null, 1));
