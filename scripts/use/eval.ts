@@ -21,7 +21,8 @@
  * (allocateLevels, as sparsifyGraphModel does), then converted with that per-node sparsity map: the
  * same model as running auto again, without measuring again. Its convert time excludes the measuring.
  *
- * Options: --train N --test N --calib N (calibration texts, default 128) --calib-texts passages|sentences
+ * Options: --train N --test N --calib N (calibration texts, default 128)
+ *   --calib-texts passages|sentences|imdb (imdb: the last train reviews, in-domain, for comparison)
  *   --heldout N --check N --batch N
  *   --sparsities 0.3,0.5,0.7 --methods magnitude,wanda,auto,sparsegpt,auto-sparsegpt
  *   --levels 0.1,0.2,... (auto's levels) --fresh (recompute rows cached in .tmp/use-eval/results).
@@ -40,7 +41,7 @@ import {allocateLevels} from '../../src/prune/allocate';
 import {fileSystem} from '../../src/node/file_system';
 import {calibrationPassages, calibrationSentences, heldOutSentences, imdbSplit} from './data';
 import {DIM, meanCosine, MODEL_DIR, UseEncoder} from './encoder';
-import {accuracy, fitLogistic} from './logistic';
+import {accuracy, correct, fitLogistic} from './logistic';
 import {twinOverrides} from './twin';
 
 const root = process.cwd();
@@ -74,7 +75,9 @@ function dirBytes(dir: string): number {
 const encoder = new UseEncoder(root);
 const {train, test} = imdbSplit(root, TRAIN, TEST);
 const heldOut = heldOutSentences(root, HELDOUT);
-const calibTexts = CALIB_TEXTS === 'passages' ? calibrationPassages(root, CALIB) : calibrationSentences(root, CALIB);
+// IMDB calibration (in-domain, for comparison) takes the last train reviews: never the test split.
+const calibTexts = CALIB_TEXTS === 'passages' ? calibrationPassages(root, CALIB) : CALIB_TEXTS === 'sentences' ?
+  calibrationSentences(root, CALIB) : train.slice(-CALIB).map((r) => r.text);
 const denseArtifacts = await fileSystem(join(root, MODEL_DIR, 'model.json')).load!();
 const dense = await loadGraphModel(tf.io.fromMemory(denseArtifacts));
 const denseBytes = dirBytes(join(root, MODEL_DIR)) - statSync(join(root, MODEL_DIR, 'vocab.json')).size -
@@ -124,6 +127,9 @@ interface Row {
   ratio: number;
   convertSeconds: number;
   checkMaxDiff: number;
+  /** Test reviews the dense head gets right and this model wrong, and the other way round. */
+  lost?: number;
+  gained?: number;
   outputDeviation: number | null;
   perNode: Array<{node: string, sparsity: number | null}>;
 }
@@ -185,8 +191,10 @@ for (const target of SPARSITIES) {
     for (let i = 0; i < real.length; i++) checkMaxDiff = Math.max(checkMaxDiff, Math.abs(real[i] - heldEmb[i]));
     log(`  converted model on ${CHECK} sentences: max |diff| from the twin ${checkMaxDiff.toExponential(1)} (${seconds(t0)} s)`);
 
+    const [denseRight, right] = [correct(head, denseTest, yTest), correct(head, testEmb, yTest)];
     const row: Row = {
       method: name, target, sparsity: report.sparsity, accuracy: accuracy(head, testEmb, yTest),
+      lost: denseRight.filter((r, i) => r && !right[i]).length, gained: denseRight.filter((r, i) => !r && right[i]).length,
       cosine: meanCosine(heldEmb, denseHeld), bytes, ratio: bytes / denseBytes, convertSeconds, checkMaxDiff,
       outputDeviation: report.outputDeviation,
       perNode: report.nodes.filter((n) => n.weight != null).map((n) => ({node: n.node, sparsity: n.sparsity})),
