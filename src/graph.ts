@@ -16,6 +16,7 @@ registerOp(SPARSE_GRAPH_OP, executeSparseGraphNode);
 
 export {SPARSE_GRAPH_OP} from './graph/sparse_graph_node.js';
 export {sparsifyGraphModel} from './graph/sparsify_graph_model.js';
-export type {GraphSparsifyNodeReport, GraphSparsifyOptions, GraphSparsifyReport, WeightBytes} from './graph/sparsify_graph_model.js';
+export type {GraphSparsifyOptions} from './graph/sparsify_graph_model.js';
+export type {GraphSparsifyNodeReport, GraphSparsifyReport, WeightBytes} from './graph/graph_report.js';
 export type {GraphModelInputs} from './graph/graph_calibration.js';
 export type {PruneMethod} from './prune/sparsify_model.js';

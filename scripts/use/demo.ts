@@ -17,7 +17,7 @@ import {loadGraphModel} from '@tensorflow/tfjs-converter';
 import {sparsifyGraphModel} from '../../src/graph';
 import {fileSystem} from '../../src/node/file_system';
 import {BEST} from './best';
-import {calibrationSentences, heldOutSentences} from './data';
+import {calibrationPassages, heldOutSentences} from './data';
 import {meanCosine, MODEL_DIR, UseEncoder} from './encoder';
 
 const SENTENCES = 16;
@@ -27,7 +27,7 @@ function dirBytes(dir: string, only?: (f: string) => boolean): number {
 }
 
 async function timeEmbed(model: Parameters<UseEncoder['embed']>[0], enc: UseEncoder, texts: string[]): Promise<{ms: number, y: Float32Array}> {
-  await enc.embed(model, texts, {batchSize: texts.length});  // warm-up
+  await enc.embed(model, texts.slice(0, 1));  // warm-up
   const t0 = performance.now();
   const y = await enc.embed(model, texts, {batchSize: texts.length});
   return {ms: performance.now() - t0, y};
@@ -41,7 +41,7 @@ export async function useDemo(root: string, minCosine: number): Promise<boolean>
   try {
     const dense = await fileSystem(join(root, MODEL_DIR, 'model.json')).load!();
     const enc = new UseEncoder(root);
-    const calibration = enc.batches(calibrationSentences(root, BEST.calibrationSentences), 16);
+    const calibration = enc.batches(calibrationPassages(root, BEST.calibrationPassages), 16);
     let t0 = performance.now();
     const {artifacts, report} = await sparsifyGraphModel(dense, {...BEST.options, calibration});
     const convertS = (performance.now() - t0) / 1000;
@@ -51,7 +51,7 @@ export async function useDemo(root: string, minCosine: number): Promise<boolean>
     const denseBytes = dirBytes(join(root, MODEL_DIR), (f) => f === 'model.json' || f.startsWith('group'));
     const sparseBytes = dirBytes(out);
     console.log(`\nUSE-lite (GraphModel, 7.0 M parameters): ${BEST.label}, converted in ${convertS.toFixed(0)} s ` +
-        `(${BEST.calibrationSentences} Moby Dick calibration sentences), on wasm`);
+        `(${BEST.calibrationPassages} Moby Dick calibration passages), on wasm`);
     console.log(`  matmul weights ${(100 * report.sparsity).toFixed(1)}% zeros, ${report.nodes.filter((n) => n.sparse).length} nodes sparse, ` +
         `${report.nodes.filter((n) => !n.sparse).length} left dense (${[...new Set(report.nodes.filter((n) => !n.sparse).map((n) => n.reason))].join('; ')})`);
     console.log(`  model directory: ${(sparseBytes / 1e6).toFixed(2)} MB against ${(denseBytes / 1e6).toFixed(2)} MB dense ` +

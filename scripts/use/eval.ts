@@ -5,7 +5,8 @@
  *    with the dense model, and trains a logistic-regression head on the dense train embeddings (λ chosen
  *    on a fifth of the train set). Dense embeddings are cached under .tmp/use-eval/.
  * 2. For each method × sparsity, converts the model with sparsifyGraphModel (calibrated on Moby Dick
- *    sentences of other chapters), saves it under .tmp/use-eval/models/, and measures the dense head's
+ *    passages of about 128 tokens, or sentences, from chapters 1–67), saves it under
+ *    .tmp/use-eval/models/, and measures the dense head's
  *    accuracy on the converted model's test embeddings, the mean cosine similarity of its held-out
  *    sentence embeddings to the dense ones, and the size of the model directory.
  *
@@ -20,10 +21,13 @@
  * (allocateLevels, as sparsifyGraphModel does), then converted with that per-node sparsity map: the
  * same model as running auto again, without measuring again. Its convert time excludes the measuring.
  *
- * Options: --train N --test N --calib N (calibration sentences) --heldout N --check N --batch N
+ * Options: --train N --test N --calib N (calibration texts, default 128)
+ *   --calib-texts passages|sentences|imdb (imdb: the last train reviews, in-domain, for comparison)
+ *   --heldout N --check N --batch N
  *   --sparsities 0.3,0.5,0.7 --methods magnitude,wanda,auto,sparsegpt,auto-sparsegpt
  *   --levels 0.1,0.2,... (auto's levels) --fresh (recompute rows cached in .tmp/use-eval/results).
- * Output: a markdown table on stdout and .tmp/use-eval/results.json.
+ * Output: a markdown table on stdout and .tmp/use-eval/results.json (docs/results/use-lite.json is a copy
+ * of the run docs/accuracy.md reports, which the demo reads).
  */
 import {existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -35,9 +39,9 @@ import {sparsifyGraphModel} from '../../src/graph';
 import type {GraphSparsifyOptions, PruneMethod} from '../../src/graph';
 import {allocateLevels} from '../../src/prune/allocate';
 import {fileSystem} from '../../src/node/file_system';
-import {calibrationSentences, heldOutSentences, imdbSplit} from './data';
+import {calibrationPassages, calibrationSentences, heldOutSentences, imdbSplit} from './data';
 import {DIM, meanCosine, MODEL_DIR, UseEncoder} from './encoder';
-import {accuracy, fitLogistic} from './logistic';
+import {accuracy, correct, fitLogistic} from './logistic';
 import {twinOverrides} from './twin';
 
 const root = process.cwd();
@@ -49,6 +53,7 @@ const opt = (name: string, def: string) => {
 const TRAIN = Number(opt('train', '2000'));
 const TEST = Number(opt('test', '1000'));
 const CALIB = Number(opt('calib', '128'));
+const CALIB_TEXTS = opt('calib-texts', 'passages');
 const HELDOUT = Number(opt('heldout', '256'));
 const CHECK = Number(opt('check', '8'));
 const BATCH = Number(opt('batch', '16'));
@@ -70,7 +75,9 @@ function dirBytes(dir: string): number {
 const encoder = new UseEncoder(root);
 const {train, test} = imdbSplit(root, TRAIN, TEST);
 const heldOut = heldOutSentences(root, HELDOUT);
-const calibTexts = calibrationSentences(root, CALIB);
+// IMDB calibration (in-domain, for comparison) takes the last train reviews: never the test split.
+const calibTexts = CALIB_TEXTS === 'passages' ? calibrationPassages(root, CALIB) : CALIB_TEXTS === 'sentences' ?
+  calibrationSentences(root, CALIB) : train.slice(-CALIB).map((r) => r.text);
 const denseArtifacts = await fileSystem(join(root, MODEL_DIR, 'model.json')).load!();
 const dense = await loadGraphModel(tf.io.fromMemory(denseArtifacts));
 const denseBytes = dirBytes(join(root, MODEL_DIR)) - statSync(join(root, MODEL_DIR, 'vocab.json')).size -
@@ -120,6 +127,9 @@ interface Row {
   ratio: number;
   convertSeconds: number;
   checkMaxDiff: number;
+  /** Test reviews the dense head gets right and this model wrong, and the other way round. */
+  lost?: number;
+  gained?: number;
   outputDeviation: number | null;
   perNode: Array<{node: string, sparsity: number | null}>;
 }
@@ -131,7 +141,7 @@ for (const target of SPARSITIES) {
   for (const name of METHODS) {
     const auto = name.startsWith('auto');
     const method = (auto ? (name.split('-')[1] ?? 'wanda') : name) as PruneMethod;
-    const key = `${name}-${target}-c${CALIB}${LEVELS.length ? `-l${LEVELS.join('_')}` : ''}-t${TRAIN}_${TEST}_${HELDOUT}`;
+    const key = `${name}-${target}-${CALIB_TEXTS}${CALIB}${LEVELS.length ? `-l${LEVELS.join('_')}` : ''}-t${TRAIN}_${TEST}_${HELDOUT}`;
     const resultFile = join(OUT, 'results', `${key}.json`);
     if (!FRESH && existsSync(resultFile)) {
       rows.push(JSON.parse(readFileSync(resultFile, 'utf8')) as Row);
@@ -141,7 +151,7 @@ for (const target of SPARSITIES) {
     let t0 = performance.now();
     // Auto's measurements do not depend on the budget: measured once per method, they give the
     // allocation at every budget (allocateLevels, as sparsifyGraphModel itself does).
-    const sensitivityFile = join(OUT, 'results', `sensitivity-${name}-c${CALIB}${LEVELS.length ? `-l${LEVELS.join('_')}` : ''}.json`);
+    const sensitivityFile = join(OUT, 'results', `sensitivity-${name}-${CALIB_TEXTS}${CALIB}${LEVELS.length ? `-l${LEVELS.join('_')}` : ''}.json`);
     let sparsity: GraphSparsifyOptions['sparsity'] = target;
     if (auto && existsSync(sensitivityFile)) {
       const known = JSON.parse(readFileSync(sensitivityFile, 'utf8')) as {levels: number[], deviations: Record<string, number[]>, sizes: Record<string, number>};
@@ -181,8 +191,10 @@ for (const target of SPARSITIES) {
     for (let i = 0; i < real.length; i++) checkMaxDiff = Math.max(checkMaxDiff, Math.abs(real[i] - heldEmb[i]));
     log(`  converted model on ${CHECK} sentences: max |diff| from the twin ${checkMaxDiff.toExponential(1)} (${seconds(t0)} s)`);
 
+    const [denseRight, right] = [correct(head, denseTest, yTest), correct(head, testEmb, yTest)];
     const row: Row = {
       method: name, target, sparsity: report.sparsity, accuracy: accuracy(head, testEmb, yTest),
+      lost: denseRight.filter((r, i) => r && !right[i]).length, gained: denseRight.filter((r, i) => !r && right[i]).length,
       cosine: meanCosine(heldEmb, denseHeld), bytes, ratio: bytes / denseBytes, convertSeconds, checkMaxDiff,
       outputDeviation: report.outputDeviation,
       perNode: report.nodes.filter((n) => n.weight != null).map((n) => ({node: n.node, sparsity: n.sparsity})),
@@ -205,4 +217,8 @@ const lines = [
     `${(r.bytes / 1e6).toFixed(2)} | ${r.ratio.toFixed(3)} | ${r.convertSeconds.toFixed(0)} |`),
 ];
 console.log(lines.join('\n'));
-writeFileSync(join(OUT, 'results.json'), JSON.stringify({dense: {accuracy: denseAcc, bytes: denseBytes, lambda: bestLambda}, rows}, null, 1));
+writeFileSync(join(OUT, 'results.json'), JSON.stringify({
+  date: new Date().toISOString().slice(0, 10), command: `npm run eval:use -- ${args.join(' ')}`.trim(),
+  setup: {train: TRAIN, test: TEST, heldOut: HELDOUT, calibration: `${CALIB} Moby Dick ${CALIB_TEXTS}`, levels: LEVELS},
+  dense: {accuracy: denseAcc, bytes: denseBytes, lambda: bestLambda}, rows,
+}, null, 1));

@@ -59,13 +59,16 @@ export function fitLogistic(x: Float32Array, y: ArrayLike<number>, dim: number, 
   return {w, dim};
 }
 
-/** Fraction of rows whose predicted class (p ≥ 0.5) matches the label. */
-export function accuracy(head: LogisticHead, x: Float32Array, y: ArrayLike<number>): number {
-  let right = 0;
-  for (let i = 0; i < y.length; i++) {
+/** For each row, whether its predicted class (p ≥ 0.5) matches the label. */
+export function correct(head: LogisticHead, x: Float32Array, y: ArrayLike<number>): boolean[] {
+  return Array.from({length: y.length}, (_, i) => {
     let z = head.w[head.dim];
     for (let j = 0; j < head.dim; j++) z += head.w[j] * x[i * head.dim + j];
-    if ((z >= 0 ? 1 : 0) === y[i]) right++;
-  }
-  return right / y.length;
+    return (z >= 0 ? 1 : 0) === y[i];
+  });
+}
+
+/** Fraction of rows whose predicted class matches the label. */
+export function accuracy(head: LogisticHead, x: Float32Array, y: ArrayLike<number>): number {
+  return correct(head, x, y).filter((r) => r).length / y.length;
 }

@@ -114,6 +114,7 @@ describe('sparsifyGraphModel', () => {
     const yDense = dense.execute(x, OUTPUTS) as tf.Tensor[];
     for (const [valueType, bound] of [['float32', 1e-5], ['float16', 5e-3]] as const) {
       const {artifacts} = await sparsifyGraphModel(denseArtifacts, {sparsity: 0, minWeights: 0, valueType});
+      expect(nodesOf(artifacts).filter((n) => n.op === SPARSE_GRAPH_OP).map((n) => n.name).sort()).toEqual([...CONVERTED].sort());
       const model = await loadGraphModel(tf.io.fromMemory(artifacts));
       const ys = model.execute(x, OUTPUTS) as tf.Tensor[];
       for (const [i, name] of OUTPUTS.entries()) {
