@@ -219,6 +219,6 @@ const lines = [
 console.log(lines.join('\n'));
 writeFileSync(join(OUT, 'results.json'), JSON.stringify({
   date: new Date().toISOString().slice(0, 10), command: `npm run eval:use -- ${args.join(' ')}`.trim(),
-  setup: {train: TRAIN, test: TEST, heldOut: HELDOUT, calibration: `${CALIB} Moby Dick ${CALIB_TEXTS}`, levels: LEVELS},
+  setup: {train: TRAIN, test: TEST, heldOut: HELDOUT, calibration: CALIB_TEXTS === 'imdb' ? `the last ${CALIB} IMDB train reviews` : `${CALIB} Moby Dick ${CALIB_TEXTS}`, levels: LEVELS},
   dense: {accuracy: denseAcc, bytes: denseBytes, lambda: bestLambda}, rows,
 }, null, 1));
