@@ -113,6 +113,11 @@ describeEachBackend('decoder ops', (backend) => {
     {B: 1, H: 3, L: 9, D: 5, C: 45, column: 0, length: 4, scale: 0.5},
     {B: 3, H: 2, L: 70, D: 7, C: 43, column: 29, length: 67, scale: 1 / Math.sqrt(7)},
     {B: 2, H: 5, L: 200, D: 67, C: 3 * 335, column: 0, length: 131, scale: 0.2},
+    // D a multiple of 4 (vec4 reads): 8 slices of positions for ·V; then elements past one pass (R > 256).
+    {B: 1, H: 4, L: 256, D: 128, C: 3 * 512, column: 512, length: 200, scale: 1 / Math.sqrt(128)},
+    {B: 2, H: 1, L: 40, D: 1200, C: 1203, column: 3, length: 33, scale: 0.03},
+    {B: 1, H: 2, L: 20, D: 301, C: 605, column: 3, length: 20, scale: 0.05},
+    {B: 1, H: 2, L: 2048, D: 8, C: 16, column: 0, length: 2048, scale: 0.3},
   ];
   for (const c of cases) {
     it(`decodeAttention B ${c.B}, H ${c.H}, L ${c.L}, D ${c.D}, length ${c.length}, q at column ${c.column} of ${c.C} matches the float64 reference`, async () => {
