@@ -6,6 +6,7 @@ import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {KVCacheWrite, KVCacheWriteAttrs, KVCacheWriteInputs} from '../kernel_names.js';
 import {KVCacheWriteProgram} from './kv_cache_write_program.js';
+import {runProgram} from './run_program.js';
 
 function kvCacheWriteWebGPU(args: {inputs: KVCacheWriteInputs, backend: WebGPUBackend, attrs: KVCacheWriteAttrs}): TensorInfo {
   const {inputs: {cache, x}, backend, attrs: {position, column}} = args;
@@ -14,7 +15,7 @@ function kvCacheWriteWebGPU(args: {inputs: KVCacheWriteInputs, backend: WebGPUBa
   const count = rows * H * D;
   const program = new KVCacheWriteProgram(cache.shape, count);
   const u = (v: number) => ({type: 'uint32' as const, data: [v]});
-  backend.runWebGPUProgram(program, [x], 'float32', [u(count), u(rows / B), u(H), u(D), u(L), u(C), u(position), u(column)], cache);
+  runProgram(backend, program, [x], 'float32', [u(count), u(rows / B), u(H), u(D), u(L), u(C), u(position), u(column)], cache);
   // A cache read earlier keeps a CPU copy that read() would return; it is stale now.
   (backend.tensorMap.get(cache.dataId) as {values: unknown}).values = null;
   backend.incRef(cache.dataId);

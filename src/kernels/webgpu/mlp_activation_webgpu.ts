@@ -3,6 +3,7 @@ import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {MLPActivation, MLPActivationAttrs, MLPActivationInputs} from '../kernel_names.js';
 import {MLPActivationProgram} from './mlp_activation_program.js';
+import {runProgram} from './run_program.js';
 
 function mlpActivationWebGPU(args: {inputs: MLPActivationInputs, backend: WebGPUBackend, attrs: MLPActivationAttrs}): TensorInfo {
   const {inputs: {z}, backend, attrs: {kind}} = args;
@@ -10,7 +11,7 @@ function mlpActivationWebGPU(args: {inputs: MLPActivationInputs, backend: WebGPU
   const F = kind === 'swiglu' ? N / 2 : N;
   const program = new MLPActivationProgram(rows, F, kind);
   const u = (v: number) => ({type: 'uint32' as const, data: [v]});
-  return backend.runWebGPUProgram(program, [z], 'float32', [u(rows * F), u(F), u(N)]);
+  return runProgram(backend, program, [z], 'float32', [u(rows * F), u(F), u(N)]);
 }
 
 export const mlpActivationWebGPUConfig: KernelConfig = {

@@ -4,13 +4,14 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K} from '../../ops/format.js';
 import {SparseGather, SparseGatherAttrs, SparseGatherInputs} from '../kernel_names.js';
 import {SparseGatherProgram} from './sparse_gather_program.js';
+import {runProgram} from './run_program.js';
 
 function sparseGatherWebGPU(args: {inputs: SparseGatherInputs, backend: WebGPUBackend, attrs: SparseGatherAttrs}): TensorInfo {
   const {inputs: {indices, header, offsets, values}, backend, attrs: {K, N, valueType}} = args;
   const rows = indices.shape[0];
   const program = new SparseGatherProgram(rows, N, valueType);
   const u = (v: number) => ({type: 'uint32' as const, data: [v]});
-  return backend.runWebGPUProgram(program, [indices, header, offsets, values], 'float32',
+  return runProgram(backend, program, [indices, header, offsets, values], 'float32',
       [u(rows * N), u(K), u(N), u(Math.ceil(K / TILE_K))]);
 }
 

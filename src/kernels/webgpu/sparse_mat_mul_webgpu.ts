@@ -12,6 +12,7 @@ import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_nam
 import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, skinnyWorkgroupBytes, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
+import {runProgram} from './run_program.js';
 
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
@@ -73,7 +74,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   if (attrs.transposeW) {
     const M = x.shape[0];
     const program = new SparseMatMulTransposedProgram(M, K, valueType);
-    return backend.runWebGPUProgram(program, [x, header, offsets, values], 'float32',
+    return runProgram(backend, program, [x, header, offsets, values], 'float32',
         scalars([M, K, N, KT, NT]));
   }
   const M = transposeX ? x.shape[1] : x.shape[0];
@@ -96,14 +97,14 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
     let out: TensorInfo | undefined;
     for (let m0 = 0; m0 < M; m0 += chunkRows) {
       const program = new SparseMatMulSkinnyProgram(M, N, config(Math.ceil(Math.min(chunkRows, M - m0) / MT)));
-      out = backend.runWebGPUProgram(program, [...encoded, ...epilogueInputs], 'float32', uniforms(m0), out);
+      out = runProgram(backend, program, [...encoded, ...epilogueInputs], 'float32', uniforms(m0), out);
     }
     return out!;
   }
-  const partials = backend.runWebGPUProgram(
+  const partials = runProgram(backend,
       new SparseMatMulSkinnyProgram(M, N, config(rowGroups)), encoded, 'float32', uniforms(0));
   const reduce = new SplitKReduceProgram(M, N, activation, hasBias, hasPrelu);
-  const out = backend.runWebGPUProgram(reduce, [partials, ...epilogueInputs], 'float32', scalars([splits, M * N, N], [attrs.leakyreluAlpha]));
+  const out = runProgram(backend, reduce, [partials, ...epilogueInputs], 'float32', scalars([splits, M * N, N], [attrs.leakyreluAlpha]));
   backend.disposeData(partials.dataId);
   return out;
 }
