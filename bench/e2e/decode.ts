@@ -662,7 +662,7 @@ async function main(): Promise<number> {
           say(`  ERROR building ${name} s=${sparsity}: ${(e as Error).message}`);
           continue;
         }
-        const instruments = new Instruments(backend, projectionsInOrder(model.params));
+        const instruments = new Instruments(projectionsInOrder(model.params));
         try {
           for (const B of args.batches) {
             if (timeLeftS() < 5) {

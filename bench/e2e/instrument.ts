@@ -4,7 +4,6 @@
  * sparse format replaces). Hooks are installed only inside a window and removed after it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import type {Projection} from '../../src/index.js';
 import type {DecoderParams} from './params.js';
 
@@ -33,7 +32,7 @@ export function projectionsInOrder(p: DecoderParams): Projection[] {
 export class Instruments {
   private depth = 0;
 
-  constructor(private readonly backend: WebGPUBackend, private readonly projections: Projection[]) {}
+  constructor(private readonly projections: Projection[]) {}
 
   /** Runs f with every kernel call and dispatch counted. */
   count<T>(f: () => T): {value: T; counts: Counts} {
@@ -56,14 +55,24 @@ export class Instruments {
     }
   }
 
-  /** Runs f, calling `onDispatch` for every GPU dispatch in the order they are recorded. */
+  /**
+   * Runs f, calling `onDispatch` for every GPU dispatch in the order they are recorded. Dispatches are
+   * seen at the compute pass (tfjs-sparse's kernels record repeated dispatches themselves, not through
+   * runWebGPUProgram), and named by their pipeline's label, which TF.js sets to the program's class.
+   */
   label<T>(f: () => T, onDispatch: (l: DispatchLabel) => void): {value: T} {
-    const backend = this.backend;
-    const run = backend.runWebGPUProgram;
+    const proto = (globalThis as unknown as {GPUComputePassEncoder: {prototype: GPUComputePassEncoder}}).GPUComputePassEncoder.prototype;
+    const {setPipeline, dispatchWorkgroups} = proto;
     const saved = this.projections.map((p) => p.apply);
-    backend.runWebGPUProgram = (...args: Parameters<typeof run>) => {
-      onDispatch({program: args[0].constructor.name, projection: this.depth > 0});
-      return run.apply(backend, args);
+    let program = '';
+    const depth = () => this.depth;
+    proto.setPipeline = function(this: GPUComputePassEncoder, pipeline: GPUComputePipeline) {
+      program = pipeline.label;
+      return setPipeline.call(this, pipeline);
+    };
+    proto.dispatchWorkgroups = function(this: GPUComputePassEncoder, ...args: Parameters<GPUComputePassEncoder['dispatchWorkgroups']>) {
+      onDispatch({program, projection: depth() > 0});
+      return dispatchWorkgroups.apply(this, args);
     };
     this.projections.forEach((p, i) => {
       (p as {apply: Projection['apply']}).apply = (x) => {
@@ -78,7 +87,8 @@ export class Instruments {
     try {
       return {value: f()};
     } finally {
-      backend.runWebGPUProgram = run;
+      proto.setPipeline = setPipeline;
+      proto.dispatchWorkgroups = dispatchWorkgroups;
       this.projections.forEach((p, i) => {
         (p as {apply: Projection['apply']}).apply = saved[i]!;
       });
