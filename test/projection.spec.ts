@@ -1,5 +1,5 @@
 /**
- * sparseProjection and denseProjection: both compute x·W + bias (float64 reference, same decoded weight),
+ * sparseProjection and denseProjection: both compute x·W + bias (+ residual) (float64 reference, same decoded weight),
  * report their bytes, own their tensors, and name a bad weight or bias.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,7 +13,7 @@ describeEachBackend('Projection', (backend) => {
   expectNoLeakedTensors();
 
   for (const bias of [true, false]) {
-    it(`sparse and dense give x·W${bias ? ' + bias' : ''} (float64 reference)`, async () => {
+    it(`sparse and dense give x·W${bias ? ' + bias' : ''}, with and without a residual (float64 reference)`, async () => {
       const r = rng(`projection ${bias} ${backend}`);
       const [M, K, N] = [3, 70, 45];
       const w = SparseMatrix.fromDense(r.sparse(K, N, 0.6), [K, N]);
@@ -29,13 +29,19 @@ describeEachBackend('Projection', (backend) => {
       const xs = r.normals(M * K);
       const x = tf.tensor2d(xs, [M, K]);
       const ref = refMatMul(xs, wData, M, K, N, {bias: b});
+      const res = r.normals(M * N);
+      const residual = tf.tensor2d(res, [M, N]);
+      const withResidual = ref.y.map((v, i) => v + res[i]);
+      const tol = ref.tol.map((t, i) => t + 1e-6 * Math.abs(res[i]));
       for (const [name, p] of [['sparse', sparse], ['dense', dense]] as const) {
         const y = p.apply(x);
         expect(y.shape).toEqual([M, N]);
         expectAllClose(await y.data(), ref.y, ref.tol, [M, N], `${name} projection on ${backend}`);
-        y.dispose();
+        const yr = p.apply(x, residual);
+        expectAllClose(await yr.data(), withResidual, tol, [M, N], `${name} projection + residual on ${backend}`);
+        tf.dispose([y, yr]);
       }
-      x.dispose();
+      tf.dispose([x, residual]);
       sparse.dispose();
       dense.dispose();
       expect(w.isDisposed).withContext('the projection owns its weight').toBeTrue();

@@ -43,6 +43,8 @@ async function checkCase(c: MatMulCase, flush: boolean): Promise<string | null> 
   const dense = buildWeight(c, r);
   const x = buildX(c, dense, r);
   const bias = c.biasRelu ? r.normals(N, 2) : undefined;
+  // Half the linear cases add a fused residual (drawn last, so the other inputs stay those of the seed).
+  const residual = !c.biasRelu && c.seed % 2 === 0 ? r.normals(M * N) : undefined;
   const w = SparseMatrix.fromDense(dense, [K, N], {valueType: c.valueType});
   let stored = 0;
   for (const v of dense) if (v !== 0) stored++;
@@ -52,21 +54,27 @@ async function checkCase(c: MatMulCase, flush: boolean): Promise<string | null> 
   const decoded = await wDense.data() as Float32Array;
   const xt = c.transposeX ? tf.tensor2d(transpose2d(x, M, K), [K, M]) : tf.tensor2d(x, [M, K]);
   const b = bias ? tf.tensor1d(bias) : undefined;
-  const y = sparseMatMul(xt, w, {transposeX: c.transposeX, bias: b, activation: c.biasRelu ? 'relu' : 'linear'});
+  const rt = residual ? tf.tensor2d(residual, [M, N]) : undefined;
+  const y = sparseMatMul(xt, w, {transposeX: c.transposeX, bias: b, activation: c.biasRelu ? 'relu' : 'linear', residual: rt});
   const got = await y.data();
   const ref = refMatMul(x, decoded, M, K, N, {bias, activation: c.biasRelu ? 'relu' : 'linear', flushSubnormals: flush});
-  const what = `sparseMatMul on ${tf.getBackend()}`;
+  if (residual) {
+    ref.y = ref.y.map((v, i) => v + residual[i]);
+    ref.tol = ref.tol.map((t, i) => t + 1e-6 * Math.abs(residual[i]));
+  }
+  const what = `sparseMatMul${residual ? ' + residual' : ''} on ${tf.getBackend()}`;
   problems.push(mismatch(got, ref.y, ref.tol, [M, N], `${what} vs float64`) ?? '');
   if (tf.getBackend() === 'cpu' && M * K * N <= DENSE_CHECK_WORK) {
     const yDense = tf.tidy(() => {
       const z = tf.matMul(xt, wDense, c.transposeX, false);
-      return b ? tf.relu(tf.add(z, b)) : z;
+      return b ? tf.relu(tf.add(z, b)) : rt ? tf.add(z, rt) : z;
     });
     problems.push(mismatch(got, await yDense.data(), ref.tol.map((t) => 2 * t), [M, N], `${what} vs tf.matMul`) ?? '');
     yDense.dispose();
   }
   tf.dispose([wDense, xt, y]);
   if (b) b.dispose();
+  if (rt) rt.dispose();
   w.dispose();
   const after = tf.memory();
   if (after.numTensors !== before.numTensors || after.numBytes !== before.numBytes) {

@@ -138,8 +138,9 @@ export class Decoder {
     const merged = mask === null ?
         decodeAttention(qkv, cache.keys[l]!, cache.values[l]!, {length: p + 1}) :
         this.prefillAttention(qkv, cache, l, mask, S);
-    const attended = tf.add(x, layer.o.apply(merged)) as tf.Tensor2D;
-    return tf.add(attended, layer.down.apply(this.mlp(this.norm(attended), layer))) as tf.Tensor2D;
+    // The residual adds ride in the o and down projections' kernels.
+    const attended = layer.o.apply(merged, x);
+    return layer.down.apply(this.mlp(this.norm(attended), layer), attended);
   }
 
   /** Attention of S new positions per sequence with TF.js ops and the causal mask: [B·S, d]. */

@@ -40,6 +40,14 @@ export function checkKernelInputs(inputs: SparseMatMulInputs, attrs: SparseMatMu
   }
   const outer = transposeW ? K : N;
   if (inputs.bias != null) checkArray(inputs.bias, 'bias', outer, ['float32']);
+  const residual = inputs.residual;
+  if (residual != null) {
+    const M = x.shape[transposeX ? 1 : 0];
+    if (transposeW || attrs.activation !== 'linear') fail(`residual needs activation 'linear' and no transposeW`);
+    if (residual.dtype !== 'float32' || residual.shape.length !== 2 || residual.shape[0] !== M || residual.shape[1] !== N) {
+      fail(`residual must be float32 of shape [${M}, ${N}], got ${residual.dtype} ${shape(residual)}`);
+    }
+  }
   const prelu = inputs.preluActivationWeights;
   if (prelu != null) {
     const size = prelu.shape.reduce((a, b) => a * b, 1);

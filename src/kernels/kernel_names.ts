@@ -18,10 +18,12 @@ export interface SparseMatMulInputs extends NamedTensorInfoMap {
   bias?: TensorInfo;
   /** Size 1 or N. */
   preluActivationWeights?: TensorInfo;
+  /** [M, N], added to the output (after a 'linear' activation only); not with transposeW. */
+  residual?: TensorInfo;
 }
 
 /**
- * Without transposeW: out[M, N] = act(x·W + bias), x is [M, K] ([K, M] with transposeX).
+ * Without transposeW: out[M, N] = act(x·W + bias) + residual, x is [M, K] ([K, M] with transposeX).
  * With transposeW (the gradient): out[M, K] = x·Wᵀ, x is [M, N]; no bias, activation or transposeX.
  */
 export interface SparseMatMulAttrs {

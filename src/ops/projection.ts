@@ -1,8 +1,8 @@
 /**
- * Projection: `x·W + bias` with W stored sparse (sparseMatMul) or dense (TF.js's fused matMul), behind one
+ * Projection: `x·W + bias (+ residual)` with W stored sparse (sparseMatMul) or dense (TF.js's fused matMul), behind one
  * interface, so that a model runs either way with all its other code shared.
  */
-import {fused, Tensor, Tensor1D, Tensor2D} from '@tensorflow/tfjs-core';
+import {add, fused, Tensor, Tensor1D, Tensor2D} from '@tensorflow/tfjs-core';
 import {SparseMatrix} from './sparse_matrix.js';
 import {sparseMatMul} from './sparse_mat_mul.js';
 
@@ -12,8 +12,11 @@ export interface Projection {
   readonly shape: [number, number];
   /** Bytes the weight and bias take on the backend. */
   readonly byteSize: number;
-  /** x·W + bias, bias added in the same kernel. */
-  apply(x: Tensor2D): Tensor2D;
+  /**
+   * x·W + bias + residual (a skip connection, [M, N]; optional). The sparse projection adds both in its
+   * kernel; the dense one adds what TF.js's fused matMul can (one bias-shaped tensor) in its kernel.
+   */
+  apply(x: Tensor2D, residual?: Tensor2D): Tensor2D;
   /** Frees the weight and the bias. */
   dispose(): void;
 }
@@ -25,7 +28,7 @@ export function sparseProjection(w: SparseMatrix, bias?: Tensor1D): Projection {
   return {
     shape: w.shape,
     byteSize: w.byteSize + (bias ? 4 * bias.size : 0),
-    apply: (x) => sparseMatMul(x, w, {bias}) as Tensor2D,
+    apply: (x, residual) => sparseMatMul(x, w, {bias, residual}) as Tensor2D,
     dispose: () => {
       w.dispose();
       bias?.dispose();
@@ -43,7 +46,14 @@ export function denseProjection(w: Tensor2D, bias?: Tensor1D): Projection {
   return {
     shape,
     byteSize: 4 * (w.size + (bias ? bias.size : 0)),
-    apply: (x) => fused.matMul({a: x, b: w, bias}) as Tensor2D,
+    apply: (x, residual) => {
+      if (residual == null) return fused.matMul({a: x, b: w, bias}) as Tensor2D;
+      if (bias == null) return fused.matMul({a: x, b: w, bias: residual}) as Tensor2D;
+      const y = fused.matMul({a: x, b: w, bias});
+      const out = add(y, residual) as Tensor2D;
+      y.dispose();
+      return out;
+    },
     dispose: () => {
       w.dispose();
       bias?.dispose();

@@ -17,14 +17,19 @@ export interface SparseMatMulOptions {
   leakyreluAlpha?: number;
   /** Treat x's last two dimensions as [K, M] instead of [M, K]. */
   transposeX?: boolean;
+  /**
+   * Added to the result, in the same kernel: a transformer's skip connection. The result's shape;
+   * only with activation 'linear'.
+   */
+  residual?: Tensor | TensorLike;
 }
 
 /**
- * Computes `activation(x·W + bias)` for a sparse W of shape [K, N].
+ * Computes `activation(x·W + bias) + residual` for a sparse W of shape [K, N].
  *
  * x is [..., K] (any rank ≥ 1; with `transposeX`, rank ≥ 2 and [..., K, M]); the result is [..., N]
  * (or [..., M, N]). It runs the registered `SparseMatMul` kernel of the active backend, and has a
- * gradient with respect to x and bias.
+ * gradient with respect to x, bias and residual.
  */
 export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: SparseMatMulOptions = {}): Tensor {
   if (!(w instanceof SparseMatrix)) throw new Error('sparseMatMul: w must be a SparseMatrix');
@@ -64,6 +69,7 @@ function multiplyParts(x: Tensor | TensorLike, parts: ColumnPart[], shape: [numb
   };
   // The common case (2-D tensor inputs) makes no intermediate tensors: decode-time calls are µs-scale.
   const direct = x instanceof Tensor && x.rank === 2 && (opts.bias == null || opts.bias instanceof Tensor) &&
+      (opts.residual == null || opts.residual instanceof Tensor) &&
       (activation !== 'prelu' || opts.preluActivationWeights instanceof Tensor) && parts.length === 1;
   // Otherwise inside tidy, so tensors made from TensorLikes are freed even when a check throws.
   return direct ? run() : tidy(run);
@@ -83,6 +89,15 @@ function multiplyParts(x: Tensor | TensorLike, parts: ColumnPart[], shape: [numb
       bias = toFloatTensor(opts.bias, 'bias');
       if (bias.rank !== 1 || bias.shape[0] !== N) throw new Error(`sparseMatMul: bias must have shape [${N}], got [${bias.shape.join(', ')}]`);
     }
+    let residual: Tensor | undefined;
+    if (opts.residual != null) {
+      residual = toFloatTensor(opts.residual, 'residual');
+      if (activation !== 'linear') throw new Error(`sparseMatMul: residual needs activation 'linear', got '${activation}'`);
+      const outShape = transposeX ? [...$x.shape.slice(0, -2), $x.shape[rank - 1], N] : [...$x.shape.slice(0, -1), N];
+      if (residual.shape.length !== outShape.length || residual.shape.some((d, i) => d !== outShape[i])) {
+        throw new Error(`sparseMatMul: residual must have the result's shape [${outShape.join(', ')}], got [${residual.shape.join(', ')}]`);
+      }
+    }
     if (activation === 'prelu') {
       if (opts.preluActivationWeights == null) throw new Error('sparseMatMul: activation prelu needs preluActivationWeights');
       alpha = toFloatTensor(opts.preluActivationWeights, 'preluActivationWeights');
@@ -92,20 +107,21 @@ function multiplyParts(x: Tensor | TensorLike, parts: ColumnPart[], shape: [numb
     }
     if (rank === 2) {
       attrs.transposeX = transposeX;
-      return multiply($x, bias, alpha);
+      return multiply($x, bias, alpha, residual);
     }
     const batch = $x.shape.slice(0, innerAxis);
     const perm = [...batch.map((_, i) => i), rank - 1, rank - 2];
-    const y = multiply(reshape(transposeX ? transpose($x, perm) : $x, [-1, K]), bias, alpha);
+    const y = multiply(reshape(transposeX ? transpose($x, perm) : $x, [-1, K]), bias, alpha, residual && reshape(residual, [-1, N]));
     return reshape(y, transposeX ? [...batch, $x.shape[rank - 1], N] : [...batch, N]);
   }
 
   /** The kernel on a 2-D x, once per column range of w (see SparseMatrix), the outputs side by side. */
-  function multiply(x2: Tensor, bias: Tensor | undefined, alpha: Tensor | undefined): Tensor {
+  function multiply(x2: Tensor, bias: Tensor | undefined, alpha: Tensor | undefined, residual: Tensor | undefined): Tensor {
     const whole = parts.length === 1;
     const ys = parts.map((p) => {
       const inputs: NamedTensorMap = {x: x2, header: p.header, offsets: p.offsets, values: p.values};
       if (bias) inputs.bias = whole ? bias : slice(bias, p.n0, p.N);
+      if (residual) inputs.residual = whole ? residual : slice(residual, [0, p.n0], [-1, p.N]);
       if (alpha) inputs.preluActivationWeights = whole || alpha.size === 1 ? alpha : slice(reshape(alpha, [N]), p.n0, p.N);
       return engine().runKernel(SparseMatMul, inputs, (whole ? attrs : {...attrs, N: p.N}) as never) as Tensor;
     });
@@ -141,6 +157,8 @@ const sparseMatMulGradConfig: GradConfig = {
         return a.transposeX ? transpose(dx) : dx;
       },
       bias: () => sum(dz(), 0),
+      // Only with a linear activation: the result's gradient itself.
+      residual: () => dy as Tensor,
       preluActivationWeights: () => {
         throw new Error(NO_PRELU_GRADIENT);
       },

@@ -81,12 +81,15 @@ function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, at
   });
   const bias = inputs.bias ? read(backend, inputs.bias) : undefined;
   const prelu = inputs.preluActivationWeights ? read(backend, inputs.preluActivationWeights) : undefined;
+  const residual = inputs.residual ? read(backend, inputs.residual) : undefined;
   const out = new Float32Array(M * outer);
   for (let m = 0; m < M; m++) {
     for (let o = 0; o < outer; o++) {
       const z = acc[m * outer + o] + (bias ? bias[o] : 0);
       const alpha = prelu ? prelu[prelu.length === 1 ? 0 : o] : 0;
-      out[m * outer + o] = activate(z, activation, leakyreluAlpha, alpha);
+      const y = activate(z, activation, leakyreluAlpha, alpha);
+      // Rounded to f32 before the residual, as the shaders add it.
+      out[m * outer + o] = residual ? Math.fround(y) + residual[m * outer + o] : y;
     }
   }
   return {dataId: backend.write(out, [M, outer], 'float32'), shape: [M, outer], dtype: 'float32'};

@@ -1,8 +1,11 @@
 /** WGSL for the fused epilogue (bias, then activation), matching TF.js's fused matMul. */
 import type {Activation} from '../kernel_names.js';
 
-/** `fn epilogue(sum: f32, n: u32) -> f32`; reads `bias`, `preluActivationWeights`, `uniforms.alpha`. */
-export function epilogueWgsl(activation: Activation, hasBias: boolean): string {
+/**
+ * `fn epilogue(sum: f32, m: u32, n: u32) -> f32`; reads `bias`, `preluActivationWeights`, `residual`
+ * ([M, N] row-major, added last), `uniforms.alpha` and `uniforms.N`.
+ */
+export function epilogueWgsl(activation: Activation, hasBias: boolean, hasResidual: boolean): string {
   const body: Record<Activation, string> = {
     linear: 'return a;',
     relu: 'return select(a, 0.0, a < 0.0);',
@@ -14,8 +17,11 @@ export function epilogueWgsl(activation: Activation, hasBias: boolean): string {
     sigmoid: 'return 1.0 / (1.0 + exp(-a));',
   };
   return `
-      fn epilogue(sum : f32, n : u32) -> f32 {
-        let a = sum${hasBias ? ' + bias[n]' : ''};
+      fn activate(a : f32, n : u32) -> f32 {
         ${body[activation]}
+      }
+
+      fn epilogue(sum : f32, m : u32, n : u32) -> f32 {
+        return activate(sum${hasBias ? ' + bias[n]' : ''}, n)${hasResidual ? ' + residual[m * uniforms.N + n]' : ''};
       }`;
 }

@@ -41,6 +41,7 @@ export interface SkinnyConfig {
   activation: Activation;
   hasBias: boolean;
   hasPrelu: boolean;
+  hasResidual: boolean;
 }
 
 export class SparseMatMulSkinnyProgram implements WebGPUProgram {
@@ -61,8 +62,9 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
     this.dispatch = [Math.ceil(N / SKINNY_COLUMNS), cfg.splits, cfg.rowGroups];
     if (fused && cfg.hasBias) this.variableNames.push('bias');
     if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
+    if (fused && cfg.hasResidual) this.variableNames.push('residual');
     this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
-        (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}` : 'partial');
+        (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}_${cfg.hasResidual}` : 'partial');
   }
 
   getUserCode(): string {
@@ -133,7 +135,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
       // 8 u16 group prefixes), tiles column-strip major. offsets: first value of each tile. values: f16
       // pairs or f32 bits, one word each. result: [M, N], or [splits, M, N] partial sums.
-      ${fused ? epilogueWgsl(this.cfg.activation, this.cfg.hasBias) : ''}
+      ${fused ? epilogueWgsl(this.cfg.activation, this.cfg.hasBias, this.cfg.hasResidual) : ''}
       const LANES = ${LANES}u;
       const SLICES = ${SLICES}u;
       // Each slice's sums for every row, then added across slices.
@@ -206,7 +208,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
 
       fn store(m : u32, n : u32, s : f32) {
         if (m < uniforms.M && n < uniforms.N) {
-          ${fused ? 'result[m * uniforms.N + n] = epilogue(s, n);' :
+          ${fused ? 'result[m * uniforms.N + n] = epilogue(s, m, n);' :
                     'result[(workgroupId.y * uniforms.M + m) * uniforms.N + n] = s;'}
         }
       }

@@ -78,9 +78,11 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
         scalars([M, K, N, KT, NT]));
   }
   const M = transposeX ? x.shape[1] : x.shape[0];
-  const epilogueInputs = [inputs.bias, inputs.preluActivationWeights].filter((t): t is TensorInfo => t != null);
+  // In the programs' variableNames order.
+  const epilogueInputs = [inputs.bias, inputs.preluActivationWeights, inputs.residual].filter((t): t is TensorInfo => t != null);
   const hasBias = inputs.bias != null;
   const hasPrelu = inputs.preluActivationWeights != null;
+  const hasResidual = inputs.residual != null;
   // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
   const MT = rowsPerGroup(M, backend.device.limits.maxComputeWorkgroupStorageSize);
   const rowGroups = Math.ceil(M / MT);
@@ -91,7 +93,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   const config = (groups: number): SkinnyConfig => ({
-    rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu,
+    rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu, hasResidual,
   });
   if (splits === 1) {
     let out: TensorInfo | undefined;
@@ -103,7 +105,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   }
   const partials = runProgram(backend,
       new SparseMatMulSkinnyProgram(M, N, config(rowGroups)), encoded, 'float32', uniforms(0));
-  const reduce = new SplitKReduceProgram(M, N, activation, hasBias, hasPrelu);
+  const reduce = new SplitKReduceProgram(M, N, activation, hasBias, hasPrelu, hasResidual);
   const out = runProgram(backend, reduce, [partials, ...epilogueInputs], 'float32', scalars([splits, M * N, N], [attrs.leakyreluAlpha]));
   backend.disposeData(partials.dataId);
   return out;

@@ -13,21 +13,24 @@ export class SplitKReduceProgram implements WebGPUProgram {
   workgroupSize: [number, number, number] = [256, 1, 1];
   private readonly activation: Activation;
   private readonly hasBias: boolean;
+  private readonly hasResidual: boolean;
 
-  constructor(M: number, N: number, activation: Activation, hasBias: boolean, hasPrelu: boolean) {
+  constructor(M: number, N: number, activation: Activation, hasBias: boolean, hasPrelu: boolean, hasResidual: boolean) {
     this.outputShape = [M, N];
     this.dispatch = [Math.ceil((M * N) / 256), 1, 1];
     this.activation = activation;
     this.hasBias = hasBias;
     if (hasBias) this.variableNames.push('bias');
+    this.hasResidual = hasResidual;
     if (hasPrelu) this.variableNames.push('preluActivationWeights');
-    this.shaderKey = `sparseSplitKReduce_${activation}_${hasBias}_${hasPrelu}`;
+    if (hasResidual) this.variableNames.push('residual');
+    this.shaderKey = `sparseSplitKReduce_${activation}_${hasBias}_${hasPrelu}_${hasResidual}`;
   }
 
   getUserCode(): string {
     return `
-      ${epilogueWgsl(this.activation, this.hasBias)}
-      // partials: [splits, M, N] row-major; result: [M, N].
+      ${epilogueWgsl(this.activation, this.hasBias, this.hasResidual)}
+      // partials: [splits, M, N] row-major; result, residual: [M, N].
       fn main(index : i32) {
         let i = u32(index);
         if (i >= uniforms.size) { return; }
@@ -35,7 +38,7 @@ export class SplitKReduceProgram implements WebGPUProgram {
         for (var p = 0u; p < uniforms.splits; p = p + 1u) {
           s = s + partials[p * uniforms.size + i];
         }
-        result[i] = epilogue(s, i % uniforms.N);
+        result[i] = epilogue(s, i / uniforms.N, i % uniforms.N);
       }
     `;
   }
