@@ -105,6 +105,18 @@ add('raw: getBindGroupLayout alone', await timeLoop(() => pipeline.getBindGroupL
 add('raw: writeBuffer (16 B) alone', await timeLoop((i) => device.queue.writeBuffer(uniforms[i % 64], 0, udata), drain));
 add('raw: empty submit', await timeLoop(() => device.queue.submit([device.createCommandEncoder().finish()]), drain));
 
+// The round trip of reading a result back (submit, copy, mapAsync): what a token read costs a decoder.
+const reads: number[] = [];
+for (let i = 0; i < 200; i++) {
+  const t = tf.add(a, b);
+  const t0 = performance.now();
+  await t.data();
+  reads.push(1000 * (performance.now() - t0));
+  t.dispose();
+}
+reads.sort((p, q) => p - q);
+add('await data() of a [1,64] result, GPU otherwise idle (median of 200)', reads[100]);
+
 const info = backend.adapterInfo as unknown as GPUAdapterInfo;
 const {name, slug} = deviceNames(info, null);
 const out = process.env.OUT || join('bench', 'results');

@@ -46,7 +46,8 @@ interface Args {
   out: string;
   seed: number;
   workers: number;
-  sync: boolean;
+  /** Steps the host's token read trails the recording by; 0 reads each step's tokens at once. */
+  lag: number;
   tfFlags: Array<[string, string | number | boolean]>;
   profile: boolean;
   deviceName: string | null;
@@ -66,7 +67,8 @@ const HELP = `bench/e2e/decode.ts: greedy decoding, sparse vs dense TF.js, on We
   --out DIR                 output folder (default $OUT, else bench/results)
   --seed 1                  weight and prompt seed (default 1)
   --workers N               threads that draw and encode weights (default: cores, at most 16)
-  --sync                    read each token before recording the next step (default: one step of lag)
+  --lag 1                   steps the host's token read trails the recording (default 1; 0 reads each
+                            step's tokens before recording the next)
   --tf-flag NAME=VALUE      set a tf.env() flag for the whole run, repeatable, e.g.
                             WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (TF.js's default is 15) or
                             TFJS_SPARSE_TARGET_WORKGROUPS=256 (when the sparse kernel splits K)
@@ -85,7 +87,7 @@ function parseArgs(argv: string[]): Args {
     configs: ['7b-slice', 'small'], sparsities: [0, 0.8, 0.9, 0.7, 0.5], batches: [1, 8], prompt: 128, newTokens: 128,
     prefillLens: [512], prefillBatches: [1, 8], valueType: 'float16', budgetS: 420,
     out: process.env.OUT || join('bench', 'results'), seed: 1,
-    workers: Math.max(1, Math.min(16, availableParallelism())), sync: false, tfFlags: [], profile: true,
+    workers: Math.max(1, Math.min(16, availableParallelism())), lag: 1, tfFlags: [], profile: true,
     deviceName: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -118,7 +120,7 @@ function parseArgs(argv: string[]): Args {
       case '--out': a.out = val(); break;
       case '--seed': a.seed = Number(val()); break;
       case '--workers': a.workers = Number(val()); break;
-      case '--sync': a.sync = true; break;
+      case '--lag': a.lag = Number(val()); break;
       case '--tf-flag': {
         const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(val());
         if (!m) throw new Error('--tf-flag takes NAME=VALUE');
@@ -275,32 +277,41 @@ interface Generation {
 
 /**
  * Prefill, then `steps` greedy decode steps. Each step's token ids feed the next step on the GPU; the
- * host reads every step's tokens, one step behind (or at once with --sync), as a streaming generator
- * would.
+ * host reads every step's tokens, `--lag` steps behind (1 by default), as a streaming generator would.
  */
 async function generate(model: Decoder, cache: KVCache, prompt: tf.Tensor1D, steps: number): Promise<Generation> {
   cache.length = 0;
   await drain();
+  const tensorsBefore = tf.memory().numTensors;
   const t0 = performance.now();
   let prev = model.next(prompt, cache);
   await prev.data();
   const t1 = performance.now();
-  let prevRead: Promise<unknown> | null = null;
+  // A step's tokens stay alive until the step after it is recorded and their read has come back.
+  const pending: Array<{tokens: tf.Tensor1D, read: Promise<unknown>}> = [];
   let recordMs = 0;
   for (let s = 0; s < steps; s++) {
     const r0 = performance.now();
     const next = model.next(prev, cache);
     recordMs += performance.now() - r0;
-    const read = next.data();
-    if (args.sync) await read;
-    else if (prevRead) await prevRead;
-    prev.dispose();
+    if (!pending.some((p) => p.tokens === prev)) prev.dispose();  // used, and read already
+    pending.push({tokens: next, read: next.data()});
+    while (pending.length > args.lag) {
+      const {tokens, read} = pending.shift()!;
+      await read;
+      if (tokens !== next) tokens.dispose();
+    }
     prev = next;
-    prevRead = read;
+  }
+  for (const {tokens, read} of pending) {
+    await read;
+    if (tokens !== prev) tokens.dispose();
   }
   const last = await prev.data();
   const t2 = performance.now();
   prev.dispose();
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  if (leaked !== 0) throw new Error(`generate left ${leaked} tensors`);
   const tokensOk = Array.from(last).every((t) => Number.isInteger(t) && t >= 0 && t < model.config.vocab);
   return {prefillMs: t1 - t0, decodeMs: t2 - t1, recordMs, steps, tokensOk};
 }
@@ -614,7 +625,7 @@ async function main(): Promise<number> {
   say(`tfjs-sparse e2e decode benchmark, ${new Date().toISOString()}`);
   say(`device: ${deviceName} (${adapter.info.vendor} / ${adapter.info.architecture} / ${adapter.info.device}); commit ${buildInfo.commit}`);
   say(`configs ${args.configs.join(',')} | sparsity ${args.sparsities.join(',')} | batch ${args.batches.join(',')} | prompt ${args.prompt} + ${args.newTokens} new | ` +
-      `prefill ${args.prefillLens.join(',') || 'none'} at batch ${args.prefillBatches.join(',')} | ${args.valueType} | ${args.sync ? 'sync' : 'reads one step behind'} | ` +
+      `prefill ${args.prefillLens.join(',') || 'none'} at batch ${args.prefillBatches.join(',')} | ${args.valueType} | ${args.lag === 0 ? 'reads each step at once' : `reads ${args.lag} step(s) behind`} | ` +
       `submit batch ${tf.env().get(BATCH_FLAG)} | budget ${args.budgetS} s` +
       (args.tfFlags.length ? ` | flags ${args.tfFlags.map(([k, v]) => `${k}=${v}`).join(' ')}` : ''));
   say(`output: ${mainPath}`);
