@@ -11,7 +11,7 @@ import {describeEachBackend} from './helpers/backends';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {rng} from './helpers/random';
 import {expectAllClose, refMatMul} from './helpers/reference';
-import {kvCacheWrite, rowNorm, SparseMatrix, sparseMatMul} from '../src/index';
+import {decodeAttention, kvCacheWrite, rowNorm, SparseMatrix, sparseMatMul} from '../src/index';
 
 describeEachBackend('repeated dispatches', (backend) => {
   expectNoLeakedTensors();
@@ -62,6 +62,39 @@ describeEachBackend('repeated dispatches', (backend) => {
     }
     expect(Array.from(await cache.data())).toEqual(Array.from(want));
     cache.dispose();
+  });
+
+  it('keep each call\'s own position and length when many are recorded before a submit', async () => {
+    // Uniforms that change from call to call are rewritten into a few buffers per program; a buffer the
+    // pending commands still bind must not be rewritten. 24 dispatches span one submit (every 15).
+    const r = rng(`pending uniforms ${backend}`);
+    const [H, L, D] = [2, 12, 4];
+    const cache = tf.tensor4d(r.normals(H * L * D), [1, H, L, D]);
+    const xs: Float32Array[] = [], outs: tf.Tensor[] = [];
+    for (let p = 0; p < L; p++) {
+      const x = r.normals(H * D);
+      xs.push(x);
+      const xt = tf.tensor2d(x, [1, H * D]);
+      kvCacheWrite(cache, xt, {position: p}).dispose();
+      outs.push(decodeAttention(xt, cache, cache, {length: p + 1}));
+      xt.dispose();
+    }
+    const got = await Promise.all(outs.map((o) => o.data()));
+    for (let p = 0; p < L; p++) {
+      // q = the row written at p; keys = values = the rows written at 0..p.
+      for (let h = 0; h < H; h++) {
+        const q = xs[p].subarray(h * D, (h + 1) * D);
+        const s = xs.slice(0, p + 1).map((x) => x.subarray(h * D, (h + 1) * D).reduce((a, v, d) => a + v * q[d], 0));
+        const m = Math.max(...s);
+        const e = s.map((v) => Math.exp(v - m));
+        const z = e.reduce((a, v) => a + v, 0);
+        for (let d = 0; d < D; d++) {
+          const want = xs.slice(0, p + 1).reduce((a, x, t) => a + e[t] * x[h * D + d], 0) / z;
+          expect(Math.abs(got[p][h * D + d] - want)).withContext(`step ${p}, head ${h}, d ${d}`).toBeLessThan(1e-4);
+        }
+      }
+    }
+    tf.dispose([cache, ...outs]);
   });
 
   if (backend === 'webgpu') {

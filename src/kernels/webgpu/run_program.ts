@@ -29,10 +29,27 @@ interface BackendInternals {
 
 /** Entries each cache holds before it is emptied (a model has a few hundred distinct dispatches). */
 const CACHE_ENTRIES = 4096;
+/** Uniform buffers per slot: the distinct uniform values one slot meets in turn (a cache write's K and V). */
+const SLOT_BUFFERS = 4;
+
+/** A uniform buffer, what it holds, and the command encoder that last bound it. */
+interface UniformBuffer {
+  buffer: GPUBuffer;
+  id: number;
+  content: string;
+  encoder: GPUCommandEncoder | null;
+  used: number;
+}
 
 class DeviceCache {
   readonly pipelines = new Map<string, {pipeline: GPUComputePipeline, layout: GPUBindGroupLayout, id: number}>();
-  readonly uniforms = new Map<string, {buffer: GPUBuffer, id: number}>();
+  /**
+   * Uniform buffers by slot: one program on the same shapes, whatever its uniform values. Values that
+   * change from call to call (a cache position, an attention length) are rewritten into a buffer of
+   * the slot, so its bind groups stay valid and cached.
+   */
+  readonly slots = new Map<string, UniformBuffer[]>();
+  clock = 0;
   readonly groups = new Map<string, GPUBindGroup>();
   private readonly ids = new WeakMap<object, number>();
   private next = 0;
@@ -98,6 +115,37 @@ function uniformBytes(uniforms: Uniform[]): ArrayBuffer {
   return bytes;
 }
 
+/**
+ * A uniform buffer holding this call's uniforms. The bytes follow from the shapes (in `key`), the output
+ * shape and the program's own values, and are laid out only when they are new to the slot. A buffer is
+ * rewritten only if the commands being recorded have not bound it: the queue orders the write after
+ * every command buffer already submitted, and before this one.
+ */
+function uniformBuffer(cache: DeviceCache, encoder: GPUCommandEncoder, device: GPUDevice, program: WebGPUProgram,
+    all: TensorInfo[], key: string, uniforms: Uniform[]): UniformBuffer {
+  const slotKey = `${key}|${program.outputShape.join(',')}|${uniforms.map((u) => `${u.type}${u.data.length}`).join(',')}`;
+  const content = uniforms.map((u) => u.data.join(',')).join(';');
+  let slot = cache.slots.get(slotKey);
+  if (slot == null) slot = bounded(cache.slots, slotKey, []);
+  let u = slot.find((b) => b.content === content);
+  if (u == null) {
+    const bytes = uniformBytes(programUniforms(program, all.map((t) => t.shape), uniforms));
+    const free = slot.filter((b) => b.encoder !== encoder);
+    if (slot.length < SLOT_BUFFERS || free.length === 0) {
+      const buffer = device.createBuffer({size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST});
+      u = {buffer, id: cache.id(buffer), content, encoder: null, used: 0};
+      if (slot.length < SLOT_BUFFERS) slot.push(u);
+    } else {
+      u = free.reduce((a, b) => (b.used < a.used ? b : a));  // the least recently bound
+      u.content = content;
+    }
+    device.queue.writeBuffer(u.buffer, 0, bytes);
+  }
+  u.encoder = encoder;
+  u.used = ++cache.clock;
+  return u;
+}
+
 /** Runs `program` as `backend.runWebGPUProgram(program, inputs, outputDtype, uniforms, output)` does. */
 export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, inputs: TensorInfo[],
     outputDtype: 'float32' | 'int32', uniforms: Uniform[], output?: TensorInfo): TensorInfo {
@@ -125,14 +173,8 @@ export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, input
   if (!buffers.every((b): b is GPUBuffer => b instanceof GPUBuffer)) {
     return backend.runWebGPUProgram(program, inputs, outputDtype, uniforms, out);
   }
-  const bytes = uniformBytes(programUniforms(program, all.map((t) => t.shape), uniforms));
-  const uniformKey = Array.from(new Uint32Array(bytes)).join(',');
-  let uniform = cache.uniforms.get(uniformKey);
-  if (uniform == null) {
-    const buffer = device.createBuffer({size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST});
-    device.queue.writeBuffer(buffer, 0, bytes);
-    uniform = bounded(cache.uniforms, uniformKey, {buffer, id: cache.id(buffer)});
-  }
+  backend.ensureCommandEncoderReady();
+  const uniform = uniformBuffer(cache, internals.commandEncoder!, device, program, all, key, uniforms);
   // TF.js binds the output first, then the inputs, then the uniforms.
   const bound = [buffers[buffers.length - 1], ...buffers.slice(0, -1)];
   const groupKey = `${cached.id}|${bound.map((b) => cache.id(b)).join(',')}|${uniform.id}`;
@@ -146,7 +188,6 @@ export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, input
 
   // As recordAndSubmit: the pending commands own these buffers until they are submitted.
   for (const t of all) internals.commandQueueOwnedIds.add(t.dataId);
-  backend.ensureCommandEncoderReady();
   internals.computePassEncoder ??= internals.commandEncoder!.beginComputePass({});
   const pass = internals.computePassEncoder;
   pass.setPipeline(cached.pipeline);
