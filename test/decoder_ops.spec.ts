@@ -75,7 +75,8 @@ describeEachBackend('decoder ops', (backend) => {
   expectNoLeakedTensors();
 
   for (const kind of ['rms', 'layer'] as const) {
-    for (const [rows, C] of [[1, 1], [3, 37], [5, 300], [2, 1029]]) {
+    // C % 4 = 0 reads vec4; 4096 is a 7B-slice row, 1028 more than one vec4 per thread.
+    for (const [rows, C] of [[1, 1], [3, 37], [5, 300], [2, 1029], [1, 4096], [3, 1028], [2, 4]]) {
       it(`rowNorm ${kind} of [${rows}, ${C}] matches the float64 reference`, async () => {
         const r = rng(`rowNorm ${kind} ${rows} ${C} ${backend}`);
         // An offset and a spread per row, so LayerNorm's centring matters.
