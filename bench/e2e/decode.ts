@@ -13,7 +13,7 @@ import {dawnFlags, gpu} from '../webgpu_env.js';  // first: sets navigator.gpu b
 import * as tf from '@tensorflow/tfjs-core';
 import {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {appendFileSync, mkdirSync, renameSync, writeFileSync} from 'node:fs';
-import {availableParallelism} from 'node:os';
+import {availableParallelism, cpus} from 'node:os';
 import {join} from 'node:path';
 import {SparseMatrix, ValueType} from '../../src/index.js';
 import {busyAndSpan, PassTimer, timerSelfTest} from '../gpu_timer.js';
@@ -237,7 +237,8 @@ function writeOutputs(): void {
   if (!mainPath) return;
   details.elapsedS = Math.round(elapsedS());
   try {
-    writeJson(mainPath, {device: deviceName, date, commit: buildInfo.commit, rows});
+    // Batch-1 decoding is bound by the host's CPU, which differs between lent machines of one GPU kind.
+    writeJson(mainPath, {device: deviceName, date, commit: buildInfo.commit, hostCpu: cpus()[0]?.model ?? 'unknown', rows});
     writeJson(detailsPath, details);
   } catch (e) {
     console.error(`could not write results: ${(e as Error).message}`);
@@ -639,7 +640,7 @@ async function main(): Promise<number> {
   for (const [name, value] of args.tfFlags) tf.env().set(name, value);
 
   say(`tfjs-sparse e2e decode benchmark, ${new Date().toISOString()}`);
-  say(`device: ${deviceName} (${adapter.info.vendor} / ${adapter.info.architecture} / ${adapter.info.device}); commit ${buildInfo.commit}`);
+  say(`device: ${deviceName} (${adapter.info.vendor} / ${adapter.info.architecture} / ${adapter.info.device}); host CPU ${cpus()[0]?.model ?? 'unknown'}; commit ${buildInfo.commit}`);
   say(`configs ${args.configs.join(',')} | sparsity ${args.sparsities.join(',')} | batch ${args.batches.join(',')} | prompt ${args.prompt} + ${args.newTokens} new | ` +
       `prefill ${args.prefillLens.join(',') || 'none'} at batch ${args.prefillBatches.join(',')} | ${args.valueType} | ${args.lag === 0 ? 'reads each step at once' : `reads ${args.lag} step(s) behind`} | ` +
       `submit batch ${tf.env().get(BATCH_FLAG)} | budget ${args.budgetS} s` +
