@@ -498,7 +498,9 @@ async function decodeRun(model: Decoder, instruments: Instruments, sparsity: num
   const cache = model.createCache(B, maxLen);
   const prompt = randomIds(B * args.prompt, config.vocab, args.seed * 7 + B);
   try {
-    await generate(model, cache, prompt, 4);  // compiles every shader of this batch, uploads the weights
+    // A whole generation first: it compiles every shader of this batch, uploads the weights, and fills
+    // TF.js's buffer pool and the kernels' bind-group cache (a first generation runs at about half speed).
+    await generate(model, cache, prompt, args.newTokens - 1);
     // Batch-1 steps are CPU-bound and vary from one generation to the next: the median of several.
     const runs: Generation[] = [];
     for (let i = 0; i < args.repeats; i++) runs.push(await generate(model, cache, prompt, args.newTokens - 1));
