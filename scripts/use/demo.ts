@@ -21,7 +21,7 @@ import {imdbSplit} from './data';
 import {meanCosine, MODEL_DIR, UseEncoder} from './encoder';
 
 /** IMDB test reviews embedded live; the evaluation's split, so never calibration data. */
-const REVIEWS = 16;
+const REVIEWS = 8;
 
 function dirBytes(dir: string, only?: (f: string) => boolean): number {
   return readdirSync(dir).filter((f) => only == null || only(f)).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
