@@ -14,5 +14,4 @@ export const BEST = {
   calibrationReviews: 32,
   evalMethod: 'sparsegpt',
   evalTarget: 0.5,
-  evalCalibration: 'imdb',
 };
