@@ -19,4 +19,6 @@ fi
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' && [ -f /usr/lib/chromium/libvulkan.so.1 ]; then
   export LD_LIBRARY_PATH=/usr/lib/chromium${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
+# Results from here (SwiftShader) stay out of bench/results, which holds the lent GPU's.
+export OUT="${OUT:-$root/.tmp/bench-e2e/results}"
 exec node "$out/decode.mjs" "$@"
