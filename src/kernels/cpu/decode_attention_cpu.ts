@@ -1,18 +1,14 @@
 /** The cpu DecodeAttention kernel: scores, softmax and the weighted values per (sequence, head). */
-import {DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import {DecodeAttention, DecodeAttentionAttrs, DecodeAttentionInputs} from '../kernel_names.js';
-
-interface SyncBackend {
-  readSync(dataId: object): unknown;
-  write(values: TypedArray, shape: number[], dtype: DataType): object;
-}
+import {output, read, SyncBackend} from './sync_backend.js';
 
 function decodeAttentionCpu(args: {inputs: DecodeAttentionInputs, backend: unknown, attrs: DecodeAttentionAttrs}): TensorInfo {
   const {inputs, attrs: {length, column, scale}} = args;
   const backend = args.backend as SyncBackend;
-  const q = backend.readSync(inputs.q.dataId) as TypedArray;
-  const keys = backend.readSync(inputs.keys.dataId) as TypedArray;
-  const values = backend.readSync(inputs.values.dataId) as TypedArray;
+  const q = read(backend, inputs.q);
+  const keys = read(backend, inputs.keys);
+  const values = read(backend, inputs.values);
   const [B, H, L, D] = inputs.keys.shape;
   const C = inputs.q.shape[1];
   const out = new Float32Array(B * H * D);
@@ -36,7 +32,7 @@ function decodeAttentionCpu(args: {inputs: DecodeAttentionInputs, backend: unkno
       }
     }
   }
-  return {dataId: backend.write(out, [B, H * D], 'float32'), shape: [B, H * D], dtype: 'float32'};
+  return output(backend, out, [B, H * D]);
 }
 
 export const decodeAttentionCpuConfig: KernelConfig = {

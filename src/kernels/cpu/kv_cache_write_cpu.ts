@@ -1,18 +1,14 @@
 /** The cpu KVCacheWrite kernel: copies x's rows into the cache's own array, in place. */
-import {KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import {KVCacheWrite, KVCacheWriteAttrs, KVCacheWriteInputs} from '../kernel_names.js';
-
-interface CpuBackend {
-  readSync(dataId: object): unknown;
-  incRef(dataId: object): void;
-}
+import {read, SyncBackend} from './sync_backend.js';
 
 function kvCacheWriteCpu(args: {inputs: KVCacheWriteInputs, backend: unknown, attrs: KVCacheWriteAttrs}): TensorInfo {
   const {inputs: {cache, x}, attrs: {position, column}} = args;
-  const backend = args.backend as CpuBackend;
+  const backend = args.backend as SyncBackend;
   // The cpu backend's readSync returns the array it stores for a float32 tensor, not a copy.
-  const out = backend.readSync(cache.dataId) as TypedArray;
-  const src = backend.readSync(x.dataId) as TypedArray;
+  const out = read(backend, cache);
+  const src = read(backend, x);
   const [B, H, L, D] = cache.shape;
   const [rows, C] = x.shape;
   const S = rows / B;

@@ -1,17 +1,13 @@
 /** The cpu MLPActivation kernel. */
-import {DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import {erfApprox} from '../../ops/erf.js';
 import {MLPActivation, MLPActivationAttrs, MLPActivationInputs} from '../kernel_names.js';
-
-interface SyncBackend {
-  readSync(dataId: object): unknown;
-  write(values: TypedArray, shape: number[], dtype: DataType): object;
-}
+import {output, read, SyncBackend} from './sync_backend.js';
 
 function mlpActivationCpu(args: {inputs: MLPActivationInputs, backend: unknown, attrs: MLPActivationAttrs}): TensorInfo {
   const {inputs: {z}, attrs: {kind}} = args;
   const backend = args.backend as SyncBackend;
-  const src = backend.readSync(z.dataId) as TypedArray;
+  const src = read(backend, z);
   const [rows, N] = z.shape;
   const F = kind === 'swiglu' ? N / 2 : N;
   const out = new Float32Array(rows * F);
@@ -21,7 +17,7 @@ function mlpActivationCpu(args: {inputs: MLPActivationInputs, backend: unknown, 
       out[r * F + i] = kind === 'swiglu' ? v / (1 + Math.exp(-v)) * src[r * N + F + i] : 0.5 * v * (1 + erfApprox(v * Math.SQRT1_2));
     }
   }
-  return {dataId: backend.write(out, [rows, F], 'float32'), shape: [rows, F], dtype: 'float32'};
+  return output(backend, out, [rows, F]);
 }
 
 export const mlpActivationCpuConfig: KernelConfig = {

@@ -1,16 +1,12 @@
 /** The cpu RowNorm kernel: each row's statistics in float64, then the normalised row. */
-import {DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import {RowNorm, RowNormAttrs, RowNormInputs} from '../kernel_names.js';
-
-interface SyncBackend {
-  readSync(dataId: object): unknown;
-  write(values: TypedArray, shape: number[], dtype: DataType): object;
-}
+import {output, read, SyncBackend} from './sync_backend.js';
 
 function rowNormCpu(args: {inputs: RowNormInputs, backend: unknown, attrs: RowNormAttrs}): TensorInfo {
   const {inputs: {x}, attrs: {kind, epsilon}} = args;
   const backend = args.backend as SyncBackend;
-  const src = backend.readSync(x.dataId) as TypedArray;
+  const src = read(backend, x);
   const [rows, C] = x.shape;
   const out = new Float32Array(rows * C);
   for (let r = 0; r < rows; r++) {
@@ -25,7 +21,7 @@ function rowNormCpu(args: {inputs: RowNormInputs, backend: unknown, attrs: RowNo
     const inv = 1 / Math.sqrt(sq / C + epsilon);
     for (let c = 0; c < C; c++) out[r * C + c] = (row[c] - mean) * inv;
   }
-  return {dataId: backend.write(out, [rows, C], 'float32'), shape: [rows, C], dtype: 'float32'};
+  return output(backend, out, [rows, C]);
 }
 
 export const rowNormCpuConfig: KernelConfig = {

@@ -1,21 +1,17 @@
 /** The cpu SparseGather kernel: decodes the asked rows by the address formula of docs/format.md. */
-import {DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import {f16BitsToF32} from '../../ops/f16.js';
 import {groupPrefix, HEADER_WORDS, popcount32, TILE_K, TILE_N, tileGrid} from '../../ops/format.js';
 import {SparseGather, SparseGatherAttrs, SparseGatherInputs} from '../kernel_names.js';
-
-interface SyncBackend {
-  readSync(dataId: object): unknown;
-  write(values: TypedArray, shape: number[], dtype: DataType): object;
-}
+import {output, read, SyncBackend} from './sync_backend.js';
 
 function sparseGatherCpu(args: {inputs: SparseGatherInputs, backend: unknown, attrs: SparseGatherAttrs}): TensorInfo {
   const {inputs, attrs: {K, N, valueType}} = args;
   const backend = args.backend as SyncBackend;
-  const indices = backend.readSync(inputs.indices.dataId) as TypedArray;
-  const header = backend.readSync(inputs.header.dataId) as Int32Array;
-  const offsets = backend.readSync(inputs.offsets.dataId) as Int32Array;
-  const words = backend.readSync(inputs.values.dataId) as TypedArray;
+  const indices = read(backend, inputs.indices);
+  const header = read(backend, inputs.header) as Int32Array;
+  const offsets = read(backend, inputs.offsets) as Int32Array;
+  const words = read(backend, inputs.values);
   const halves = new Uint16Array(words.buffer, words.byteOffset, words.length * 2);
   const floats = new Float32Array(words.buffer, words.byteOffset, words.length);
   const {KT, NT} = tileGrid(K, N);
@@ -40,7 +36,7 @@ function sparseGatherCpu(args: {inputs: SparseGatherInputs, backend: unknown, at
       }
     }
   }
-  return {dataId: backend.write(out, [indices.length, N], 'float32'), shape: [indices.length, N], dtype: 'float32'};
+  return output(backend, out, [indices.length, N]);
 }
 
 export const sparseGatherCpuConfig: KernelConfig = {

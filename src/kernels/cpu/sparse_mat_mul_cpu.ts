@@ -1,19 +1,11 @@
 /** The cpu SparseMatMul kernel: the reference for every other backend. Clear, not clever. */
-import {DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
 import {activate} from '../../ops/activation.js';
 import {forEachStored} from '../../ops/decode.js';
 import {EncodedSparseMatrix, forEachPosition, FORMAT_NAME, FORMAT_VERSION} from '../../ops/format.js';
 import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
-
-interface SyncBackend {
-  readSync(dataId: object): unknown;
-  write(values: TypedArray, shape: number[], dtype: DataType): object;
-}
-
-function read(backend: SyncBackend, t: TensorInfo): TypedArray {
-  return backend.readSync(t.dataId) as TypedArray;
-}
+import {output, read, SyncBackend} from './sync_backend.js';
 
 /** With valueType float32, values may be a float32 tensor (a trainable copy); the bits are the same. */
 function asWords(a: TypedArray): Int32Array {
@@ -92,7 +84,7 @@ function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, at
       out[m * outer + o] = residual ? Math.fround(y) + residual[m * outer + o] : y;
     }
   }
-  return {dataId: backend.write(out, [M, outer], 'float32'), shape: [M, outer], dtype: 'float32'};
+  return output(backend, out, [M, outer]);
 }
 
 export const sparseMatMulCpuConfig: KernelConfig = {
