@@ -7,27 +7,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
+import {withBindingLimit} from './helpers/binding_limit';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {expectAllClose, refMatMul, transpose2d} from './helpers/reference';
 import {rng} from './helpers/random';
 import {Activation, SparseMatrix, sparseMatMul, ValueType} from '../src/index';
-import {MAX_BINDING_BYTES_FLAG} from '../src/kernels/backend_limits';
 import {planColumnParts, sliceColumns} from '../src/ops/column_parts';
 import {decodeDense} from '../src/ops/decode';
 import {validateEncoded} from '../src/ops/validate';
 
 const K = 160, N = 200;  // 5 × 7 tiles; the last strip has 8 columns
-
-/** Runs `f` with the binding limit set to `bytes`. */
-async function withLimit<T>(bytes: number, f: () => Promise<T>): Promise<T> {
-  const before = tf.env().getNumber(MAX_BINDING_BYTES_FLAG);
-  tf.env().set(MAX_BINDING_BYTES_FLAG, bytes);
-  try {
-    return await f();
-  } finally {
-    tf.env().set(MAX_BINDING_BYTES_FLAG, before);
-  }
-}
 
 describe('planColumnParts and sliceColumns', () => {
   it('cover every strip once, each range within the limits, each slice a valid encoding of its columns', () => {
@@ -81,7 +70,7 @@ describeEachBackend('sparseMatMul on a weight split over bindings', (backend) =>
     const prelu = opts.activation === 'prelu';
     // A strip of 160 rows holds about 5.1 KB (f16) or 10.2 KB (f32) of values at density 0.5.
     const limit = valueType === 'float16' ? 8192 : 12288;
-    const y = await withLimit(limit, async () => {
+    const y = await withBindingLimit(limit, async () => {
       expect(w.columnParts().length).withContext('column ranges under the limit').toBeGreaterThan(2);
       return sparseMatMul(xt, w, {
         bias: opts.bias ? bias : undefined, transposeX: opts.transposeX, activation: opts.activation,
@@ -117,7 +106,7 @@ describeEachBackend('sparseMatMul on a weight split over bindings', (backend) =>
     const bias = tf.tensor1d(r.normals(N));
     const dyData = r.normals(M * N);
     const dy = tf.tensor2d(dyData, [M, N]);
-    const [dx, db] = await withLimit(8192, async () => tf.grads((a: tf.Tensor, b: tf.Tensor) => sparseMatMul(a, w, {bias: b}))([x, bias], dy));
+    const [dx, db] = await withBindingLimit(8192, async () => tf.grads((a: tf.Tensor, b: tf.Tensor) => sparseMatMul(a, w, {bias: b}))([x, bias], dy));
     const ref = refMatMul(dyData, transpose2d(wData, K, N), M, N, K);
     expectAllClose(await dx.data(), ref.y, ref.tol, [M, K], `dx, split, on ${backend}`);
     const dbRef = Array.from({length: N}, (_, n) => dyData[n] + dyData[N + n] + dyData[2 * N + n]);
@@ -129,11 +118,11 @@ describeEachBackend('sparseMatMul on a weight split over bindings', (backend) =>
   it('names the limit and the size when one strip does not fit, and tensors() of a split matrix is a clear error', async () => {
     const w = SparseMatrix.fromDense(rng(`${backend} split error`).sparse(K, N, 0.5), [K, N]);
     const x = tf.ones([2, K]);
-    await withLimit(2048, async () => {
+    await withBindingLimit(2048, async () => {
       expect(() => sparseMatMul(x, w)).toThrowError(
           /^SparseMatrix: column strip 0 \(columns 0 to 31\) stores \d+ bytes of values, over the 2048-byte limit of one binding on this backend \(maxStorageBufferBindingSize, or TFJS_SPARSE_MAX_BINDING_BYTES\); a strip of 32 columns cannot be split further$/);
     });
-    await withLimit(8192, async () => {
+    await withBindingLimit(8192, async () => {
       expect(() => w.tensors()).toThrowError(/SparseMatrix: \[160, 200\] is split into \d+ column ranges on this backend/);
     });
     x.dispose();

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
-import {erf64} from './helpers/decoder_reference';
+import {attentionRef, AttentionCase, mlpRef, rowNormRef} from './helpers/decoder_ops_reference';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {rng} from './helpers/random';
 import {expectAllClose} from './helpers/reference';
@@ -14,61 +14,6 @@ import {decodeAttention, DECODE_ATTENTION_MAX_LENGTH, mlpActivation, rowNorm} fr
 /** Float32 inputs through float32 kernels: relative 2e-5 of the result's scale, plus a floor. */
 function tolerance(want: Float64Array, scale: ArrayLike<number> = want.map(Math.abs)): Float64Array {
   return Float64Array.from(want, (_, i) => 2e-5 * (1 + Math.abs(scale[i])));
-}
-
-function rowNormRef(x: Float32Array, rows: number, C: number, kind: 'rms' | 'layer', eps: number): Float64Array {
-  const out = new Float64Array(rows * C);
-  for (let r = 0; r < rows; r++) {
-    let mean = 0;
-    if (kind === 'layer') {
-      for (let c = 0; c < C; c++) mean += x[r * C + c];
-      mean /= C;
-    }
-    let sq = 0;
-    for (let c = 0; c < C; c++) sq += (x[r * C + c] - mean) ** 2;
-    const inv = 1 / Math.sqrt(sq / C + eps);
-    for (let c = 0; c < C; c++) out[r * C + c] = (x[r * C + c] - mean) * inv;
-  }
-  return out;
-}
-
-function mlpRef(z: Float32Array, rows: number, N: number, kind: 'swiglu' | 'gelu'): Float64Array {
-  const F = kind === 'swiglu' ? N / 2 : N;
-  const out = new Float64Array(rows * F);
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < F; i++) {
-      const v = z[r * N + i];
-      out[r * F + i] = kind === 'swiglu' ? v / (1 + Math.exp(-v)) * z[r * N + F + i] : 0.5 * v * (1 + erf64(v / Math.SQRT2));
-    }
-  }
-  return out;
-}
-
-interface AttentionCase {B: number; H: number; L: number; D: number; C: number; column: number; length: number; scale: number}
-
-/** The result and the scale of its terms (Σ p·|v|), for the tolerance. */
-function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, c: AttentionCase): {out: Float64Array, scale: Float64Array} {
-  const out = new Float64Array(c.B * c.H * c.D), scale = new Float64Array(out.length);
-  for (let b = 0; b < c.B; b++) {
-    for (let h = 0; h < c.H; h++) {
-      const base = (b * c.H + h) * c.L * c.D;
-      const s = Array.from({length: c.length}, (_, t) => {
-        let dot = 0;
-        for (let d = 0; d < c.D; d++) dot += q[b * c.C + c.column + h * c.D + d] * k[base + t * c.D + d];
-        return c.scale * dot;
-      });
-      const m = Math.max(...s);
-      const e = s.map((x) => Math.exp(x - m));
-      const total = e.reduce((a, x) => a + x, 0);
-      for (let d = 0; d < c.D; d++) {
-        for (let t = 0; t < c.length; t++) {
-          out[b * c.H * c.D + h * c.D + d] += e[t] / total * v[base + t * c.D + d];
-          scale[b * c.H * c.D + h * c.D + d] += e[t] / total * Math.abs(v[base + t * c.D + d]);
-        }
-      }
-    }
-  }
-  return {out, scale};
 }
 
 describeEachBackend('decoder ops', (backend) => {

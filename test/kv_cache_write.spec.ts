@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
 import {expectNoLeakedTensors} from './helpers/leaks';
+import {kvCacheWriteRef} from './helpers/decoder_ops_reference';
 import {rng} from './helpers/random';
 import {kvCacheWrite} from '../src/index';
 
@@ -29,21 +30,6 @@ const CASES: Case[] = [
   {B: 2, H: 3, L: 16, D: 5, S: 2, position: 14, C: 45, column: 30},
 ];
 
-/** The cache after the write, computed directly from its definition. */
-function expected(cache: Float32Array, x: Float32Array, c: Case): Float32Array {
-  const out = cache.slice();
-  for (let b = 0; b < c.B; b++) {
-    for (let h = 0; h < c.H; h++) {
-      for (let s = 0; s < c.S; s++) {
-        for (let d = 0; d < c.D; d++) {
-          out[((b * c.H + h) * c.L + c.position + s) * c.D + d] = x[(b * c.S + s) * c.C + c.column + h * c.D + d];
-        }
-      }
-    }
-  }
-  return out;
-}
-
 function firstDifference(got: ArrayLike<number>, want: ArrayLike<number>): string {
   for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) return `element ${i}: got ${got[i]}, want ${want[i]}`;
   return 'none';
@@ -65,7 +51,7 @@ describeEachBackend('kvCacheWrite', (backend) => {
       const out = kvCacheWrite(cache, x, {position: c.position, column: c.column});
       expect(out.shape).toEqual(cache.shape);
       expect(out.dataId).withContext('the result shares the cache buffer').toBe(cache.dataId);
-      const want = expected(start, xs, c);
+      const want = kvCacheWriteRef(start, xs, c);
       out.dispose();
       expect(cache.isDisposed).toBeFalse();
       const got = await cache.data();
@@ -83,7 +69,7 @@ describeEachBackend('kvCacheWrite', (backend) => {
       const xs = r.normals(c.B * c.C);
       const x = tf.tensor2d(xs, [c.B, c.C]);
       tf.dispose([kvCacheWrite(cache, x, {position: p}), x]);
-      want = expected(want, xs, {...c, position: p});
+      want = kvCacheWriteRef(want, xs, {...c, position: p});
     }
     expect(firstDifference(await cache.data(), want)).toBe('none');
     cache.dispose();

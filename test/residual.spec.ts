@@ -6,11 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
+import {withBindingLimit} from './helpers/binding_limit';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {expectAllClose, refMatMul, transpose2d} from './helpers/reference';
 import {rng} from './helpers/random';
 import {SparseMatrix, sparseMatMul} from '../src/index';
-import {MAX_BINDING_BYTES_FLAG} from '../src/kernels/backend_limits';
 
 interface Case {
   M: number;
@@ -49,15 +49,11 @@ describeEachBackend('sparseMatMul residual', (backend) => {
           c.layout === 'rank3' ? tf.tensor3d(x, [1, M, K]) : tf.tensor2d(x, [M, K]);
       const rt = c.layout === 'rank3' ? tf.tensor3d(res, [1, M, N]) : tf.tensor2d(res, [M, N]);
       const bt = tf.tensor1d(b);
-      const before = tf.env().getNumber(MAX_BINDING_BYTES_FLAG);
-      if (c.limit) tf.env().set(MAX_BINDING_BYTES_FLAG, c.limit);
-      let y: tf.Tensor;
-      try {
-        if (c.limit) expect(w.columnParts().length).withContext('column strips').toBeGreaterThan(1);
-        y = sparseMatMul(xt, w, {bias: c.bias ? bt : undefined, residual: rt, transposeX: c.layout === 'transposeX'});
-      } finally {
-        tf.env().set(MAX_BINDING_BYTES_FLAG, before);
-      }
+      const run = () => sparseMatMul(xt, w, {bias: c.bias ? bt : undefined, residual: rt, transposeX: c.layout === 'transposeX'});
+      const y = c.limit == null ? run() : await withBindingLimit(c.limit, async () => {
+        expect(w.columnParts().length).withContext('column strips').toBeGreaterThan(1);
+        return run();
+      });
       expect(y.shape).toEqual(rt.shape);
       const ref = refMatMul(x, wData, M, K, N, {bias: c.bias ? b : undefined});
       const want = ref.y.map((v, i) => v + res[i]);

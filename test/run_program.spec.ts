@@ -10,6 +10,7 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {describeEachBackend} from './helpers/backends';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {rng} from './helpers/random';
+import {attentionRef, kvCacheWriteRef, rowNormRef} from './helpers/decoder_ops_reference';
 import {expectAllClose, refMatMul} from './helpers/reference';
 import {decodeAttention, kvCacheWrite, rowNorm, SparseMatrix, sparseMatMul} from '../src/index';
 
@@ -41,23 +42,16 @@ describeEachBackend('repeated dispatches', (backend) => {
     const [B, H, L, D] = [2, 3, 12, 4];
     const start = r.normals(B * H * L * D);
     const cache = tf.tensor4d(start, [B, H, L, D]);
-    const want = start.slice();
+    let want = start;
     for (let p = 0; p < L; p++) {
       const x = r.normals(B * H * D);
       const xt = tf.tensor2d(x, [B, H * D]);
       kvCacheWrite(cache, xt, {position: p}).dispose();
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          for (let d = 0; d < D; d++) want[((b * H + h) * L + p) * D + d] = x[b * H * D + h * D + d];
-        }
-      }
+      want = kvCacheWriteRef(want, x, {B, H, L, D, S: 1, position: p, C: H * D, column: 0});
       const n = rowNorm(xt, {kind: 'rms'});
       const got = await n.data();
-      for (let b = 0; b < B; b++) {
-        const row = x.subarray(b * H * D, (b + 1) * H * D);
-        const rms = Math.sqrt(row.reduce((a, v) => a + v * v, 0) / (H * D) + 1e-5);
-        for (let c = 0; c < H * D; c++) expect(Math.abs(got[b * H * D + c] - row[c] / rms)).toBeLessThan(1e-5);
-      }
+      const norm = rowNormRef(x, B, H * D, 'rms', 1e-5);
+      for (let i = 0; i < norm.length; i++) expect(Math.abs(got[i] - norm[i])).toBeLessThan(1e-5);
       tf.dispose([xt, n]);
     }
     expect(Array.from(await cache.data())).toEqual(Array.from(want));
@@ -69,7 +63,8 @@ describeEachBackend('repeated dispatches', (backend) => {
     // pending commands still bind must not be rewritten. 24 dispatches span one submit (every 15).
     const r = rng(`pending uniforms ${backend}`);
     const [H, L, D] = [2, 12, 4];
-    const cache = tf.tensor4d(r.normals(H * L * D), [1, H, L, D]);
+    const start = r.normals(H * L * D);
+    const cache = tf.tensor4d(start, [1, H, L, D]);
     const xs: Float32Array[] = [], outs: tf.Tensor[] = [];
     for (let p = 0; p < L; p++) {
       const x = r.normals(H * D);
@@ -80,19 +75,11 @@ describeEachBackend('repeated dispatches', (backend) => {
       xt.dispose();
     }
     const got = await Promise.all(outs.map((o) => o.data()));
+    // The cache's positions 0..p are final once written, and attention at p reads no further.
+    const kv = xs.reduce((c, x, p) => kvCacheWriteRef(c, x, {B: 1, H, L, D, S: 1, position: p, C: H * D, column: 0}), start);
     for (let p = 0; p < L; p++) {
-      // q = the row written at p; keys = values = the rows written at 0..p.
-      for (let h = 0; h < H; h++) {
-        const q = xs[p].subarray(h * D, (h + 1) * D);
-        const s = xs.slice(0, p + 1).map((x) => x.subarray(h * D, (h + 1) * D).reduce((a, v, d) => a + v * q[d], 0));
-        const m = Math.max(...s);
-        const e = s.map((v) => Math.exp(v - m));
-        const z = e.reduce((a, v) => a + v, 0);
-        for (let d = 0; d < D; d++) {
-          const want = xs.slice(0, p + 1).reduce((a, x, t) => a + e[t] * x[h * D + d], 0) / z;
-          expect(Math.abs(got[p][h * D + d] - want)).withContext(`step ${p}, head ${h}, d ${d}`).toBeLessThan(1e-4);
-        }
-      }
+      const {out} = attentionRef(xs[p], kv, kv, {B: 1, H, L, D, C: H * D, column: 0, length: p + 1, scale: 1});
+      for (let i = 0; i < out.length; i++) expect(Math.abs(got[p][i] - out[i])).withContext(`step ${p}, element ${i}`).toBeLessThan(1e-4);
     }
     tf.dispose([cache, ...outs]);
   });
