@@ -16,7 +16,8 @@ import {availableParallelism} from 'node:os';
 import {join} from 'node:path';
 import {SparseMatrix, sparseMatMul} from '../src/index.js';
 import {busyAndSpan, measureCopy, median, PassTimer, PassWindow, timerSelfTest} from './gpu_timer.js';
-import {BuildPool} from './build_pool.js';
+import {BuildResult, BuildTask, runBuildTask} from './build_task.js';
+import {WorkerPool} from './worker_pool.js';
 import {BuildInfo, deviceNames, readBuildInfo} from './run_info.js';
 import {randn} from './weights.js';
 
@@ -548,7 +549,8 @@ interface ShapeData {
 const shapes = new Map<string, ShapeData>();
 const fakeDense = new Map<object, tf.Tensor2D>();  // --fake-sparse: values dataId -> dense weight
 let sparseAvailable = false;
-let pool!: BuildPool;
+let pool!: WorkerPool<BuildTask, BuildResult>;
+let nextTaskId = 0;
 
 function setsFor(bytesPerSet: number): number {
   const want = Math.ceil((args.rotateMB * 2 ** 20) / Math.max(1, bytesPerSet));
@@ -572,8 +574,8 @@ async function buildShape(K: number, N: number): Promise<ShapeData> {
       `${tasks} tasks on ${pool.size} ${pool.mode === 'workers' ? 'worker threads' : 'thread (inline)'} (about ${estS.toFixed(0)} s)`);
   const seedOf = (s: number) => args.seed * 1000003 + K * 31 + N * 17 + s;
   const range = [...Array(args.sets).keys()];
-  const denseP = withDense ? range.map(s => pool.run({K, N, seed: seedOf(s), sparsity: null, valueType: args.valueType})) : [];
-  const sparseP = sps.map(sp => range.map(s => pool.run({K, N, seed: seedOf(s), sparsity: sp, valueType: args.valueType})));
+  const denseP = withDense ? range.map(s => pool.run({id: nextTaskId++, K, N, seed: seedOf(s), sparsity: null, valueType: args.valueType})) : [];
+  const sparseP = sps.map(sp => range.map(s => pool.run({id: nextTaskId++, K, N, seed: seedOf(s), sparsity: sp, valueType: args.valueType})));
   [...denseP, ...sparseP.flat()].forEach(p => p.catch(() => undefined));  // each is awaited below
   const build: Record<string, unknown> = {shape: key, sets: args.sets, workers: pool.size, taskMs: {} as Record<string, number>};
   const taskMs = build.taskMs as Record<string, number>;
@@ -924,7 +926,7 @@ async function main(): Promise<number> {
   tf.registerBackend('webgpu', async () => new WebGPUBackend(device, info), 3);
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend(webgpu) failed');
   backend = tf.backend() as WebGPUBackend;
-  pool = new BuildPool(args.workers);
+  pool = new WorkerPool(new URL('./encode_worker.mjs', import.meta.url), args.workers, runBuildTask);
 
   say(`tfjs-sparse kernel benchmark  ${new Date().toISOString()}`);
   say(`device: ${deviceName}  (vendor '${info.vendor}', architecture '${info.architecture}', device '${info.device}', description '${info.description}')`);

@@ -22,8 +22,11 @@ import {CONFIGS, DecoderConfig} from './config.js';
 import {Counts, DispatchLabel, Instruments, projectionsInOrder} from './instrument.js';
 import {Decoder, KVCache} from './model.js';
 import {buildParams} from './params.js';
-import {WeightPool} from './weight_pool.js';
+import {WorkerPool} from '../worker_pool.js';
+import {runWeightTask, WeightResult, WeightTask} from './weight_tasks.js';
 import {prunedCount, specSize, TensorSpec, weightSpecs} from './weights.js';
+
+type WeightPool = WorkerPool<WeightTask, WeightResult>;
 
 const T0 = performance.now();
 const BATCH_FLAG = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
@@ -666,7 +669,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const pool = new WeightPool(args.workers);
+  const pool: WeightPool = new WorkerPool(new URL('./weight_worker.mjs', import.meta.url), args.workers, runWeightTask);
   try {
     for (const name of args.configs) {
       const config = CONFIGS[name]!;
