@@ -2,23 +2,4 @@
 # Runs bench/e2e/decode.ts here in Node on Dawn (SwiftShader when there is no GPU), e.g.
 #   bash bench/e2e/run.sh --config tiny --out .tmp/e2e
 # Numbers from SwiftShader mean nothing; this checks that the benchmark runs end to end.
-set -euo pipefail
-root=$(git rev-parse --show-toplevel)
-cd "$root"
-out=.tmp/bench-e2e
-mkdir -p "$out"
-for entry in decode weight_worker; do
-  node_modules/.bin/esbuild "bench/e2e/$entry.ts" --bundle --platform=node --format=esm --target=node20 \
-    --main-fields=module,main --external:webgpu --log-level=warning --outfile="$out/$entry.mjs" \
-    --banner:js="import { createRequire as __kitRequire } from 'module'; const require = __kitRequire(import.meta.url);"
-done
-bash bench/build_info.sh > "$out/build-info.json"
-if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
-  export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
-fi
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' && [ -f /usr/lib/chromium/libvulkan.so.1 ]; then
-  export LD_LIBRARY_PATH=/usr/lib/chromium${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-fi
-# Results from here (SwiftShader) stay out of bench/results, which holds the lent GPU's.
-export OUT="${OUT:-$root/.tmp/bench-e2e/results}"
-exec node "$out/decode.mjs" "$@"
+exec bash "$(dirname "$0")/../run_here.sh" .tmp/bench-e2e bench/e2e/decode.ts bench/e2e/weight_worker.ts -- "$@"
