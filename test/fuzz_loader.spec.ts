@@ -19,13 +19,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import './helpers/setup';
 import {EncodedSparseMatrix, sparsifyModel} from '../src/index';
 import {fileSystem} from '../src/node/file_system';
-import {checkLoaderCase, FuzzLoader, FuzzSubject, fuzzCases, joined, ModelFiles, paths} from './helpers/loader_fuzz';
+import {checkLoaderCase, fileSystemLoader, FuzzLoader, FuzzSubject, fuzzCases, joined, modelJSON, ModelFiles, paths} from './helpers/loader_fuzz';
 import {itHolds} from './helpers/property';
 import {rng} from './helpers/random';
 import {setRandomWeights} from './layers/util';
-
-type NodeProcess = {getBuiltinModule?: (id: string) => unknown};
-const nodeProcess = (globalThis as {process?: NodeProcess}).process;
 
 /** What a loader's error may say: each names the weight, layer, file or field that is wrong. */
 const NAMED = new RegExp([
@@ -71,13 +68,6 @@ async function sparseModelFiles(): Promise<{files: ModelFiles, layers: Array<{na
   };
 }
 
-function modelJSON(files: ModelFiles): string {
-  return JSON.stringify({
-    modelTopology: files.modelTopology, format: 'layers-model', generatedBy: 'fuzz',
-    weightsManifest: [{paths: paths(files), weights: files.weightSpecs}],
-  });
-}
-
 const loaders: FuzzLoader[] = [
   {
     name: 'memory',
@@ -89,7 +79,7 @@ const loaders: FuzzLoader[] = [
   {
     name: 'http (two shards)',
     load: (f) => {
-      const served = new Map<string, string | ArrayBuffer>([['model.json', modelJSON(f)]]);
+      const served = new Map<string, string | ArrayBuffer>([['model.json', modelJSON(f, 'layers-model')]]);
       f.shards.forEach((s, i) => served.set(paths(f)[i], s.slice().buffer));
       const fetchFunc = async (input: RequestInfo | URL): Promise<Response> => {
         const url = String(input instanceof Request ? input.url : input);
@@ -104,27 +94,8 @@ const loaders: FuzzLoader[] = [
   },
 ];
 
-if (nodeProcess?.getBuiltinModule != null) {
-  const fs = nodeProcess.getBuiltinModule('node:fs') as typeof import('node:fs');
-  const os = nodeProcess.getBuiltinModule('node:os') as typeof import('node:os');
-  const path = nodeProcess.getBuiltinModule('node:path') as typeof import('node:path');
-  let dir = '';
-  loaders.push({
-    name: 'fileSystem (two shards)',
-    load: (f) => {
-      if (dir === '') dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-sparse-fuzz-'));
-      for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name));
-      fs.writeFileSync(path.join(dir, 'model.json'), modelJSON(f));
-      f.shards.forEach((s, i) => fs.writeFileSync(path.join(dir, paths(f)[i]), s));
-      return tfl.loadLayersModel(fileSystem(dir));
-    },
-    refusesExtraBytes: true,
-    refusesMissingFiles: true,
-  });
-  afterAll(() => {
-    if (dir !== '') fs.rmSync(dir, {recursive: true, force: true});
-  });
-}
+const onDisk = fileSystemLoader('layers-model', 'tfjs-sparse-fuzz-', (dir) => tfl.loadLayersModel(fileSystem(dir)));
+if (onDisk) loaders.push(onDisk);
 
 describe('LayersModel loader fuzz', () => {
   let subject: FuzzSubject | null = null;

@@ -15,12 +15,9 @@ import {sparsifyGraphModel} from '../src/graph';
 import type {EncodedSparseMatrix} from '../src/index';
 import {fileSystem} from '../src/node/file_system';
 import {GraphBuilder} from './graph/synthetic_graph';
-import {checkLoaderCase, FuzzLoader, FuzzSubject, fuzzCases, joined, LoadedModel, ModelFiles, paths} from './helpers/loader_fuzz';
+import {checkLoaderCase, fileSystemLoader, FuzzLoader, FuzzSubject, fuzzCases, joined, LoadedModel, ModelFiles} from './helpers/loader_fuzz';
 import {itHolds} from './helpers/property';
 import {rng} from './helpers/random';
-
-type NodeProcess = {getBuiltinModule?: (id: string) => unknown};
-const nodeProcess = (globalThis as {process?: NodeProcess}).process;
 
 interface NodeJson {name: string, op: string, input?: string[], attr?: Record<string, {i?: string, f?: number, b?: boolean, s?: string}>}
 
@@ -79,13 +76,6 @@ async function loadAndRun(handler: tf.io.IOHandler): Promise<LoadedModel> {
   return {predict: (t) => model.predict(t) as tf.Tensor, dispose: () => model.dispose()};
 }
 
-function modelJSON(files: ModelFiles): string {
-  return JSON.stringify({
-    modelTopology: files.modelTopology, format: 'graph-model', generatedBy: 'fuzz',
-    weightsManifest: [{paths: paths(files), weights: files.weightSpecs}],
-  });
-}
-
 const loaders: FuzzLoader[] = [{
   name: 'memory',
   load: (f) => loadAndRun(tf.io.fromMemory({
@@ -96,27 +86,8 @@ const loaders: FuzzLoader[] = [{
   tfjsDecodeErrors: TFJS_DECODE,
 }];
 
-if (nodeProcess?.getBuiltinModule != null) {
-  const fs = nodeProcess.getBuiltinModule('node:fs') as typeof import('node:fs');
-  const os = nodeProcess.getBuiltinModule('node:os') as typeof import('node:os');
-  const path = nodeProcess.getBuiltinModule('node:path') as typeof import('node:path');
-  let dir = '';
-  loaders.push({
-    name: 'fileSystem (two shards)',
-    load: (f) => {
-      if (dir === '') dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-sparse-graph-fuzz-'));
-      for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name));
-      fs.writeFileSync(path.join(dir, 'model.json'), modelJSON(f));
-      f.shards.forEach((s, i) => fs.writeFileSync(path.join(dir, paths(f)[i]), s));
-      return loadAndRun(fileSystem(dir));
-    },
-    refusesExtraBytes: true,
-    refusesMissingFiles: true,
-  });
-  afterAll(() => {
-    if (dir !== '') fs.rmSync(dir, {recursive: true, force: true});
-  });
-}
+const onDisk = fileSystemLoader('graph-model', 'tfjs-sparse-graph-fuzz-', (dir) => loadAndRun(fileSystem(dir)));
+if (onDisk) loaders.push(onDisk);
 
 describe('GraphModel loader fuzz', () => {
   let subject: FuzzSubject | null = null;

@@ -79,6 +79,45 @@ export function paths(files: ModelFiles): string[] {
   return [...files.shards.map((_, i) => `group1-shard${i + 1}of${files.shards.length}.bin`), ...files.missing];
 }
 
+/** model.json for `files`, its manifest listing the shards and the missing files. */
+export function modelJSON(files: ModelFiles, format: 'layers-model' | 'graph-model'): string {
+  return JSON.stringify({
+    modelTopology: files.modelTopology, format, generatedBy: 'fuzz',
+    weightsManifest: [{paths: paths(files), weights: files.weightSpecs}],
+  });
+}
+
+type NodeProcess = {getBuiltinModule?: (id: string) => unknown};
+
+/**
+ * In Node, a loader that writes model.json and the shards into a temporary folder (`prefix` names it;
+ * removed after the spec file) and opens it with `open`; null where there is no file system.
+ */
+export function fileSystemLoader(format: 'layers-model' | 'graph-model', prefix: string,
+    open: (dir: string) => Promise<LoadedModel>): FuzzLoader | null {
+  const node = (globalThis as {process?: NodeProcess}).process;
+  if (node?.getBuiltinModule == null) return null;
+  const fs = node.getBuiltinModule('node:fs') as typeof import('node:fs');
+  const os = node.getBuiltinModule('node:os') as typeof import('node:os');
+  const path = node.getBuiltinModule('node:path') as typeof import('node:path');
+  let dir = '';
+  afterAll(() => {
+    if (dir !== '') fs.rmSync(dir, {recursive: true, force: true});
+  });
+  return {
+    name: 'fileSystem (two shards)',
+    load: (f) => {
+      if (dir === '') dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+      for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name));
+      fs.writeFileSync(path.join(dir, 'model.json'), modelJSON(f, format));
+      f.shards.forEach((s, i) => fs.writeFileSync(path.join(dir, paths(f)[i]), s));
+      return open(dir);
+    },
+    refusesExtraBytes: true,
+    refusesMissingFiles: true,
+  };
+}
+
 type Mutation =
   | {kind: 'truncateData', shard: number, keep: number}
   | {kind: 'extendData', shard: number, extra: number}
