@@ -19,7 +19,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import './helpers/setup';
 import {EncodedSparseMatrix, sparsifyModel} from '../src/index';
 import {fileSystem} from '../src/node/file_system';
-import {checkLoaderCase, fileSystemLoader, FuzzLoader, FuzzSubject, fuzzCases, joined, modelJSON, ModelFiles, paths} from './helpers/loader_fuzz';
+import {checkLoaderCase, fileSystemLoader, FuzzLoader, FuzzSubject, fuzzCases, int32Weights, joined, modelJSON, ModelFiles, paths} from './helpers/loader_fuzz';
 import {itHolds} from './helpers/property';
 import {rng} from './helpers/random';
 import {setRandomWeights} from './layers/util';
@@ -114,14 +114,7 @@ describe('LayersModel loader fuzz', () => {
       files: () => files,
       input: () => tf.tensor2d(rng('fuzz loader input').normals(3 * 36), [3, 36]),
       encodings: (f) => {
-        const data = new Int32Array(joined(f), 0, Math.floor(f.shards.reduce((a, s) => a + s.length, 0) / 4));
-        const at = new Map<string, Int32Array>();
-        let offset = 0;
-        for (const spec of f.weightSpecs) {
-          const size = spec.shape.reduce((a, b) => a * b, 1);
-          at.set(spec.name, data.subarray(offset, offset + size));
-          offset += size;
-        }
+        const at = int32Weights(f);
         return layers.map((l): EncodedSparseMatrix => ({
           format: 'tiled-bitmap', version: 1, shape: l.shape, valueType: 'float16',
           header: at.get(`${l.name}/header`)!, offsets: at.get(`${l.name}/offsets`)!, values: new Int32Array(l.valueWords),

@@ -15,7 +15,7 @@ import {sparsifyGraphModel} from '../src/graph';
 import type {EncodedSparseMatrix} from '../src/index';
 import {fileSystem} from '../src/node/file_system';
 import {GraphBuilder} from './graph/synthetic_graph';
-import {checkLoaderCase, fileSystemLoader, FuzzLoader, FuzzSubject, fuzzCases, joined, LoadedModel, ModelFiles} from './helpers/loader_fuzz';
+import {checkLoaderCase, fileSystemLoader, FuzzLoader, FuzzSubject, fuzzCases, int32Weights, joined, LoadedModel, ModelFiles} from './helpers/loader_fuzz';
 import {itHolds} from './helpers/property';
 import {rng} from './helpers/random';
 
@@ -109,14 +109,7 @@ describe('GraphModel loader fuzz', () => {
       input,
       dtypeUnchecked: ['w_out'],
       encodings: (f) => {
-        const data = new Int32Array(joined(f), 0, Math.floor(f.shards.reduce((a, sh) => a + sh.length, 0) / 4));
-        const at = new Map<string, Int32Array>();
-        let offset = 0;
-        for (const spec of f.weightSpecs) {
-          const size = spec.shape.reduce((a, b) => a * b, 1);
-          at.set(spec.name, data.subarray(offset, offset + size));
-          offset += size;
-        }
+        const at = int32Weights(f);
         return sparse.map((n): EncodedSparseMatrix => {
           const [, h, o, v] = n.input!;
           return {

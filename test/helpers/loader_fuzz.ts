@@ -79,6 +79,22 @@ export function paths(files: ModelFiles): string[] {
   return [...files.shards.map((_, i) => `group1-shard${i + 1}of${files.shards.length}.bin`), ...files.missing];
 }
 
+/**
+ * Each weight of `files` as int32 words over the joined weight data, in manifest order (where the data is
+ * short, the later weights are short or empty): what a subject's `encodings` read back.
+ */
+export function int32Weights(files: ModelFiles): Map<string, Int32Array> {
+  const data = new Int32Array(joined(files), 0, Math.floor(files.shards.reduce((a, s) => a + s.length, 0) / 4));
+  const at = new Map<string, Int32Array>();
+  let offset = 0;
+  for (const spec of files.weightSpecs) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    at.set(spec.name, data.subarray(offset, offset + size));
+    offset += size;
+  }
+  return at;
+}
+
 /** model.json for `files`, its manifest listing the shards and the missing files. */
 export function modelJSON(files: ModelFiles, format: 'layers-model' | 'graph-model'): string {
   return JSON.stringify({
