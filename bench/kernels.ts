@@ -18,6 +18,7 @@ import {SparseMatrix, sparseMatMul} from '../src/index.js';
 import {busyAndSpan, measureCopy, median, PassTimer, PassWindow, timerSelfTest} from './gpu_timer.js';
 import {BuildResult, BuildTask, runBuildTask} from './build_task.js';
 import {WorkerPool} from './worker_pool.js';
+import {eachFlag, parseNumbers} from './cli.js';
 import {BuildInfo, deviceNames, readBuildInfo} from './run_info.js';
 import {randn} from './weights.js';
 
@@ -95,11 +96,6 @@ const HELP = `bench/kernels.ts: sparseMatMul vs tf.matMul on WebGPU (Node, Dawn)
   --workers N          threads that build weights       (default: CPU cores, at most 16)
 Env: OUT (output folder), BENCH_COMMIT (overrides build-info.json), BENCH_DAWN_FLAGS (extra Dawn flags).`;
 
-function parseList(s: string, what: string): number[] {
-  const v = s.split(',').map(t => t.trim()).filter(Boolean).map(Number);
-  if (v.length === 0 || v.some(x => !Number.isFinite(x))) throw new Error(`bad ${what}: '${s}'`);
-  return v;
-}
 
 function parseShapes(s: string): Array<[number, number]> {
   return s.split(',').map(t => t.trim()).filter(Boolean).map(t => {
@@ -159,19 +155,13 @@ function parseArgs(argv: string[]): Args {
     seed: 1,
     workers: Math.max(1, Math.min(16, availableParallelism())),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v == null) throw new Error(`${k} needs a value`);
-      return v;
-    };
+  eachFlag(argv, (k, val, optional) => {
     switch (k) {
       case '--quick': break;
       case '--help': case '-h': console.log(HELP); process.exit(0); break;
-      case '--M': a.M = parseList(val(), 'M'); break;
+      case '--M': a.M = parseNumbers(val(), 'M'); break;
       case '--shapes': a.shapes = parseShapes(val()); break;
-      case '--sparsity': a.sparsity = parseList(val(), 'sparsity'); break;
+      case '--sparsity': a.sparsity = parseNumbers(val(), 'sparsity'); break;
       case '--out': a.out = val(); break;
       case '--budget': a.budgetS = Number(val()); break;
       case '--iters': a.iters = Number(val()); break;
@@ -189,8 +179,8 @@ function parseArgs(argv: string[]): Args {
         break;
       }
       case '--variants': {
-        const next = argv[i + 1];
-        a.variants = next != null && !next.startsWith('--') ? parseVariants(argv[++i]!) : 'list';
+        const spec = optional();
+        a.variants = spec != null ? parseVariants(spec) : 'list';
         break;
       }
       case '--no-check': a.check = false; break;
@@ -215,7 +205,7 @@ function parseArgs(argv: string[]): Args {
       case '--workers': a.workers = Number(val()); break;
       default: throw new Error(`unknown flag ${k} (see --help)`);
     }
-  }
+  });
   for (const s of a.sparsity) if (!(s >= 0 && s < 1)) throw new Error(`sparsity ${s} must be in [0, 1)`);
   for (const m of a.M) if (!(Number.isInteger(m) && m >= 1)) throw new Error(`M ${m} must be a positive integer`);
   a.M = [...new Set(a.M)].sort((x, y) => x - y);

@@ -17,6 +17,7 @@ import {availableParallelism, cpus} from 'node:os';
 import {join} from 'node:path';
 import {SparseMatrix, ValueType} from '../../src/index.js';
 import {busyAndSpan, PassTimer, timerSelfTest} from '../gpu_timer.js';
+import {eachFlag, parseNumbers} from '../cli.js';
 import {deviceNames, readBuildInfo} from '../run_info.js';
 import {CONFIGS, DecoderConfig} from './config.js';
 import {Counts, DispatchLabel, Instruments, projectionsInOrder} from './instrument.js';
@@ -82,11 +83,6 @@ const HELP = `bench/e2e/decode.ts: greedy decoding, sparse vs dense TF.js, on We
   --device-name NAME        device name written to the JSON
 Env: OUT, BENCH_COMMIT, BENCH_DAWN_FLAGS.`;
 
-function parseNumbers(s: string, what: string): number[] {
-  const v = s.split(',').map((t) => t.trim()).filter(Boolean).map(Number);
-  if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new Error(`bad ${what}: '${s}'`);
-  return v;
-}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
@@ -96,13 +92,7 @@ function parseArgs(argv: string[]): Args {
     workers: Math.max(1, Math.min(16, availableParallelism())), lag: 1, repeats: 5, tfFlags: [], profile: true,
     deviceName: null,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v == null) throw new Error(`${k} needs a value`);
-      return v;
-    };
+  eachFlag(argv, (k, val) => {
     switch (k) {
       case '--help': case '-h': console.log(HELP); process.exit(0); break;
       case '--config': a.configs = val().split(',').map((s) => s.trim()).filter(Boolean); break;
@@ -139,7 +129,7 @@ function parseArgs(argv: string[]): Args {
       case '--device-name': a.deviceName = val(); break;
       default: throw new Error(`unknown flag ${k} (see --help)`);
     }
-  }
+  });
   for (const c of a.configs) if (!CONFIGS[c]) throw new Error(`unknown config '${c}'; known: ${Object.keys(CONFIGS).join(', ')}`);
   for (const s of a.sparsities) if (!(s >= 0 && s < 1)) throw new Error(`sparsity ${s} must be in [0, 1)`);
   const positive = (v: number) => Number.isInteger(v) && v >= 1;
