@@ -26,3 +26,9 @@ export function eachFlag(argv: string[], on: (flag: string, value: () => string,
     on(flag, value, optional);
   }
 }
+
+/** `value` when it is one of `options`, else an error naming `flag` and the options. */
+export function choice<T extends string>(flag: string, value: string, options: readonly T[]): T {
+  if (!(options as readonly string[]).includes(value)) throw new Error(`${flag} takes ${options.join(' or ')}`);
+  return value as T;
+}

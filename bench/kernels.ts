@@ -18,7 +18,7 @@ import {SparseMatrix, sparseMatMul} from '../src/index.js';
 import {busyAndSpan, measureCopy, median, PassTimer, PassWindow, timerSelfTest} from './gpu_timer.js';
 import {BuildResult, BuildTask, runBuildTask} from './build_task.js';
 import {WorkerPool} from './worker_pool.js';
-import {eachFlag, parseNumbers} from './cli.js';
+import {choice, eachFlag, parseNumbers} from './cli.js';
 import {BuildInfo, deviceNames, readBuildInfo} from './run_info.js';
 import {randn} from './weights.js';
 
@@ -185,18 +185,8 @@ function parseArgs(argv: string[]): Args {
       }
       case '--no-check': a.check = false; break;
       case '--fake-sparse': a.fakeSparse = true; break;
-      case '--value-type': {
-        const v = val();
-        if (v !== 'float16' && v !== 'float32') throw new Error('--value-type takes float16 or float32');
-        a.valueType = v;
-        break;
-      }
-      case '--gpu-time': {
-        const v = val();
-        if (v !== 'batched' && v !== 'iso') throw new Error('--gpu-time takes batched or iso');
-        a.gpuTime = v;
-        break;
-      }
+      case '--value-type': a.valueType = choice(k, val(), ['float16', 'float32'] as const); break;
+      case '--gpu-time': a.gpuTime = choice(k, val(), ['batched', 'iso'] as const); break;
       case '--batch': a.batch = Number(val()); break;
       case '--features': a.features = val().split(',').filter(Boolean); break;
       case '--no-tf-time': a.tfTime = false; break;

@@ -17,7 +17,7 @@ import {availableParallelism, cpus} from 'node:os';
 import {join} from 'node:path';
 import {SparseMatrix, ValueType} from '../../src/index.js';
 import {busyAndSpan, PassTimer, timerSelfTest} from '../gpu_timer.js';
-import {eachFlag, parseNumbers} from '../cli.js';
+import {choice, eachFlag, parseNumbers} from '../cli.js';
 import {deviceNames, readBuildInfo} from '../run_info.js';
 import {CONFIGS, DecoderConfig} from './config.js';
 import {Counts, DispatchLabel, Instruments, projectionsInOrder} from './instrument.js';
@@ -106,12 +106,7 @@ function parseArgs(argv: string[]): Args {
         break;
       }
       case '--prefill-batch': a.prefillBatches = parseNumbers(val(), 'prefill batch'); break;
-      case '--value-type': {
-        const v = val();
-        if (v !== 'float16' && v !== 'float32') throw new Error('--value-type takes float16 or float32');
-        a.valueType = v;
-        break;
-      }
+      case '--value-type': a.valueType = choice(k, val(), ['float16', 'float32'] as const); break;
       case '--budget': a.budgetS = Number(val()); break;
       case '--out': a.out = val(); break;
       case '--seed': a.seed = Number(val()); break;
