@@ -1,11 +1,12 @@
 /**
- * sparseProjection and denseProjection: both compute x·W + bias (+ residual) (float64 reference, same decoded weight),
- * report their bytes, own their tensors, and name a bad weight or bias.
+ * sparseProjection and denseProjection: both compute x·W + bias (+ residual), and an MLP activation of it
+ * (float64 reference, same decoded weight), report their bytes, own their tensors, and name a bad weight or bias.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {rng} from './helpers/random';
+import {mlpRef} from './helpers/decoder_ops_reference';
 import {expectAllClose, refMatMul} from './helpers/reference';
 import {denseProjection, sparseProjection, SparseMatrix} from '../src/index';
 
@@ -46,6 +47,34 @@ describeEachBackend('Projection', (backend) => {
       dense.dispose();
       expect(w.isDisposed).withContext('the projection owns its weight').toBeTrue();
       expect(wDense.isDisposed).toBeTrue();
+    });
+  }
+
+  for (const kind of ['swiglu', 'gelu'] as const) {
+    it(`sparse and dense applyActivated give mlpActivation ${kind} of x·W + bias (float64 reference)`, async () => {
+      const r = rng(`projection ${kind} ${backend}`);
+      const [M, K, N] = [3, 70, 46];
+      const w = SparseMatrix.fromDense(r.sparse(K, N, 0.6), [K, N]);
+      const wDense = w.toDense();
+      const wData = await wDense.data() as Float32Array;
+      const b = r.normals(N);
+      const projections = [['sparse', sparseProjection(w, tf.tensor1d(b))], ['dense', denseProjection(wDense, tf.tensor1d(b))]] as const;
+      const xs = r.normals(M * K);
+      const x = tf.tensor2d(xs, [M, K]);
+      const ref = refMatMul(xs, wData, M, K, N, {bias: b});
+      const F = kind === 'swiglu' ? N / 2 : N;
+      const want = mlpRef(Float32Array.from(ref.z), M, N, kind);
+      // z's own error, through activations whose slopes stay under 1.2 (times |up| for SwiGLU's gate).
+      const zTol = Math.max(...ref.tol), zMax = Math.max(...ref.z.map(Math.abs));
+      const tol = want.map((v) => 1.2 * (1 + zMax) * zTol + 1e-5 * (1 + Math.abs(v)));
+      for (const [name, p] of projections) {
+        const y = p.applyActivated(x, kind);
+        expect(y.shape).toEqual([M, F]);
+        expectAllClose(await y.data(), want, tol, [M, F], `${name} ${kind} projection on ${backend}`);
+        y.dispose();
+        p.dispose();
+      }
+      x.dispose();
     });
   }
 

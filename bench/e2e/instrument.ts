@@ -63,7 +63,7 @@ export class Instruments {
   label<T>(f: () => T, onDispatch: (l: DispatchLabel) => void): {value: T} {
     const proto = (globalThis as unknown as {GPUComputePassEncoder: {prototype: GPUComputePassEncoder}}).GPUComputePassEncoder.prototype;
     const {setPipeline, dispatchWorkgroups} = proto;
-    const saved = this.projections.map((p) => p.apply);
+    const saved = this.projections.map((p) => ({apply: p.apply, applyActivated: p.applyActivated}));
     let program = '';
     const depth = () => this.depth;
     proto.setPipeline = function(this: GPUComputePassEncoder, pipeline: GPUComputePipeline) {
@@ -74,24 +74,21 @@ export class Instruments {
       onDispatch({program, projection: depth() > 0});
       return dispatchWorkgroups.apply(this, args);
     };
-    this.projections.forEach((p, i) => {
-      (p as {apply: Projection['apply']}).apply = (x) => {
-        this.depth++;
-        try {
-          return saved[i]!(x);
-        } finally {
-          this.depth--;
-        }
-      };
-    });
+    const inside = <A extends unknown[], R>(g: (...a: A) => R) => (...a: A): R => {
+      this.depth++;
+      try {
+        return g(...a);
+      } finally {
+        this.depth--;
+      }
+    };
+    this.projections.forEach((p, i) => Object.assign(p, {apply: inside(saved[i]!.apply), applyActivated: inside(saved[i]!.applyActivated)}));
     try {
       return {value: f()};
     } finally {
       proto.setPipeline = setPipeline;
       proto.dispatchWorkgroups = dispatchWorkgroups;
-      this.projections.forEach((p, i) => {
-        (p as {apply: Projection['apply']}).apply = saved[i]!;
-      });
+      this.projections.forEach((p, i) => Object.assign(p, saved[i]!));
     }
   }
 }

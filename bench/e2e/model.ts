@@ -12,7 +12,7 @@
  * on or read from the host except the token ids the caller reads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {DECODE_ATTENTION_MAX_LENGTH, decodeAttention, kvCacheWrite, mlpActivation, rowNorm} from '../../src/index.js';
+import {DECODE_ATTENTION_MAX_LENGTH, decodeAttention, kvCacheWrite, rowNorm} from '../../src/index.js';
 import {checkConfig, DecoderConfig} from './config.js';
 import {DecoderParams, disposeParams, LayerParams, paramBytes} from './params.js';
 
@@ -156,7 +156,7 @@ export class Decoder {
 
   /** The MLP's hidden activation, from the up projection: GELU, or SiLU-gated from gate | up. */
   private mlp(h: tf.Tensor2D, layer: LayerParams): tf.Tensor2D {
-    return mlpActivation(layer.up.apply(h), this.config.family === 'gpt2' ? 'gelu' : 'swiglu');
+    return layer.up.applyActivated(h, this.config.family === 'gpt2' ? 'gelu' : 'swiglu');
   }
 
   /** LayerNorm (gpt2) or RMSNorm (llama) over the last axis, without scale and shift (folded). */

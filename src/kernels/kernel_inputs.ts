@@ -48,6 +48,14 @@ export function checkKernelInputs(inputs: SparseMatMulInputs, attrs: SparseMatMu
       fail(`residual must be float32 of shape [${M}, ${N}], got ${residual.dtype} ${shape(residual)}`);
     }
   }
+  const mlp = attrs.mlpActivation;
+  if (mlp != null) {
+    if (mlp !== 'swiglu' && mlp !== 'gelu') fail(`unknown mlpActivation '${String(mlp)}', expected 'swiglu' or 'gelu'`);
+    if (transposeW || attrs.activation !== 'linear' || residual != null) {
+      fail(`mlpActivation needs activation 'linear', no residual and no transposeW`);
+    }
+    if (mlp === 'swiglu' && N % 2 !== 0) fail(`mlpActivation 'swiglu' needs gate | up, an even N, got ${N}`);
+  }
   const prelu = inputs.preluActivationWeights;
   if (prelu != null) {
     const size = prelu.shape.reduce((a, b) => a * b, 1);

@@ -34,6 +34,12 @@ export interface SparseMatMulAttrs {
   transposeW: boolean;
   activation: Activation;
   leakyreluAlpha: number;
+  /**
+   * A transformer MLP's activation after the bias, in the same kernels (activation 'linear', no residual,
+   * no transposeW): 'gelu' elementwise, or 'swiglu' on W's columns as gate | up, giving [M, N/2].
+   * Absent: none.
+   */
+  mlpActivation?: MLPActivationKind;
 }
 
 export const SparseGather = 'SparseGather';

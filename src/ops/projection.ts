@@ -3,6 +3,8 @@
  * interface, so that a model runs either way with all its other code shared.
  */
 import {add, fused, Tensor, Tensor1D, Tensor2D} from '@tensorflow/tfjs-core';
+import type {MLPActivationKind} from '../kernels/kernel_names.js';
+import {mlpActivation} from './mlp_activation.js';
 import {SparseMatrix} from './sparse_matrix.js';
 import {sparseMatMul} from './sparse_mat_mul.js';
 
@@ -17,6 +19,12 @@ export interface Projection {
    * kernel; the dense one adds what TF.js's fused matMul can (one bias-shaped tensor) in its kernel.
    */
   apply(x: Tensor2D, residual?: Tensor2D): Tensor2D;
+  /**
+   * mlpActivation(x·W + bias): a transformer MLP's up projection ('swiglu' takes W's columns as gate | up
+   * and gives N/2). The sparse projection applies it in its kernels; the dense one runs it after TF.js's
+   * fused matMul, as its own kernel.
+   */
+  applyActivated(x: Tensor2D, kind: MLPActivationKind): Tensor2D;
   /** Frees the weight and the bias. */
   dispose(): void;
 }
@@ -29,6 +37,7 @@ export function sparseProjection(w: SparseMatrix, bias?: Tensor1D): Projection {
     shape: w.shape,
     byteSize: w.byteSize + (bias ? 4 * bias.size : 0),
     apply: (x, residual) => sparseMatMul(x, w, {bias, residual}) as Tensor2D,
+    applyActivated: (x, kind) => sparseMatMul(x, w, {bias, mlpActivation: kind}) as Tensor2D,
     dispose: () => {
       w.dispose();
       bias?.dispose();
@@ -52,6 +61,12 @@ export function denseProjection(w: Tensor2D, bias?: Tensor1D): Projection {
       const y = fused.matMul({a: x, b: w, bias});
       const out = add(y, residual) as Tensor2D;
       y.dispose();
+      return out;
+    },
+    applyActivated: (x, kind) => {
+      const z = fused.matMul({a: x, b: w, bias}) as Tensor2D;
+      const out = mlpActivation(z, kind);
+      z.dispose();
       return out;
     },
     dispose: () => {

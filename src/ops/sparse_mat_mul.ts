@@ -1,6 +1,7 @@
 /** The sparseMatMul op: x·W with a SparseMatrix W, fused bias and activation, and its gradient. */
-import {concat, engine, GradConfig, NamedTensorMap, registerGradient, reshape, slice, sum, Tensor, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
-import {Activation, ACTIVATIONS, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
+import {concat, engine, GradConfig, NamedTensorMap, registerGradient, reshape, slice, sum, Tensor, Tensor2D, tensor, TensorLike, tidy, transpose} from '@tensorflow/tfjs-core';
+import {Activation, ACTIVATIONS, MLPActivationKind, SparseMatMul, SparseMatMulAttrs} from '../kernels/kernel_names.js';
+import {mlpActivation} from './mlp_activation.js';
 import type {ValueType} from './format.js';
 import {ColumnPart, SparseMatrix} from './sparse_matrix.js';
 import {activationGrad, NO_PRELU_GRADIENT} from './activation_grad.js';
@@ -22,13 +23,20 @@ export interface SparseMatMulOptions {
    * only with activation 'linear'.
    */
   residual?: Tensor | TensorLike;
+  /**
+   * A transformer MLP's activation after the bias, in the same kernels, as {@link mlpActivation} computes
+   * it: 'gelu' elementwise, or 'swiglu' on W's columns as gate | up (N even), giving N/2 columns. Only
+   * with activation 'linear' and no residual; no gradient.
+   */
+  mlpActivation?: MLPActivationKind;
 }
 
 /**
- * Computes `activation(x·W + bias) + residual` for a sparse W of shape [K, N].
+ * Computes `activation(x·W + bias) + residual` (or `mlpActivation(x·W + bias)`) for a sparse W of shape
+ * [K, N].
  *
  * x is [..., K] (any rank ≥ 1; with `transposeX`, rank ≥ 2 and [..., K, M]); the result is [..., N]
- * (or [..., M, N]). It runs the registered `SparseMatMul` kernel of the active backend, and has a
+ * (or [..., M, N]; N/2 columns with mlpActivation 'swiglu'). It runs the registered `SparseMatMul` kernel of the active backend, and has a
  * gradient with respect to x, bias and residual.
  */
 export function sparseMatMul(x: Tensor | TensorLike, w: SparseMatrix, opts: SparseMatMulOptions = {}): Tensor {
@@ -62,11 +70,21 @@ function multiplyParts(x: Tensor | TensorLike, parts: ColumnPart[], shape: [numb
   if (!ACTIVATIONS.includes(activation)) {
     throw new Error(`sparseMatMul: unknown activation '${String(activation)}', expected one of ${ACTIVATIONS.join(', ')}`);
   }
+  const mlp = opts.mlpActivation;
+  if (mlp != null) {
+    if (mlp !== 'swiglu' && mlp !== 'gelu') throw new Error(`sparseMatMul: mlpActivation must be 'swiglu' or 'gelu', got ${String(mlp)}`);
+    if (activation !== 'linear' || opts.residual != null) {
+      throw new Error(`sparseMatMul: mlpActivation needs activation 'linear' and no residual, got '${activation}'${opts.residual != null ? ' and a residual' : ''}`);
+    }
+    if (mlp === 'swiglu' && N % 2 !== 0) throw new Error(`sparseMatMul: mlpActivation 'swiglu' needs gate | up, an even number of columns, got ${N}`);
+  }
+  const outN = mlp === 'swiglu' ? N / 2 : N;
   const transposeX = opts.transposeX ?? false;
   const attrs: SparseMatMulAttrs = {
     K, N, valueType, transposeX: false, transposeW: false, activation,
     leakyreluAlpha: opts.leakyreluAlpha ?? 0.2,
   };
+  if (mlp != null) attrs.mlpActivation = mlp;
   // The common case (2-D tensor inputs) makes no intermediate tensors: decode-time calls are µs-scale.
   const direct = x instanceof Tensor && x.rank === 2 && (opts.bias == null || opts.bias instanceof Tensor) &&
       (opts.residual == null || opts.residual instanceof Tensor) &&
@@ -112,20 +130,24 @@ function multiplyParts(x: Tensor | TensorLike, parts: ColumnPart[], shape: [numb
     const batch = $x.shape.slice(0, innerAxis);
     const perm = [...batch.map((_, i) => i), rank - 1, rank - 2];
     const y = multiply(reshape(transposeX ? transpose($x, perm) : $x, [-1, K]), bias, alpha, residual && reshape(residual, [-1, N]));
-    return reshape(y, transposeX ? [...batch, $x.shape[rank - 1], N] : [...batch, N]);
+    return reshape(y, transposeX ? [...batch, $x.shape[rank - 1], outN] : [...batch, outN]);
   }
 
   /** The kernel on a 2-D x, once per column range of w (see SparseMatrix), the outputs side by side. */
   function multiply(x2: Tensor, bias: Tensor | undefined, alpha: Tensor | undefined, residual: Tensor | undefined): Tensor {
     const whole = parts.length === 1;
+    // SwiGLU pairs columns of different ranges: after their product, as its own op.
+    const partAttrs = !whole && mlp === 'swiglu' ? {...attrs, mlpActivation: undefined} : attrs;
     const ys = parts.map((p) => {
       const inputs: NamedTensorMap = {x: x2, header: p.header, offsets: p.offsets, values: p.values};
       if (bias) inputs.bias = whole ? bias : slice(bias, p.n0, p.N);
       if (residual) inputs.residual = whole ? residual : slice(residual, [0, p.n0], [-1, p.N]);
       if (alpha) inputs.preluActivationWeights = whole || alpha.size === 1 ? alpha : slice(reshape(alpha, [N]), p.n0, p.N);
-      return engine().runKernel(SparseMatMul, inputs, (whole ? attrs : {...attrs, N: p.N}) as never) as Tensor;
+      return engine().runKernel(SparseMatMul, inputs, (whole ? attrs : {...partAttrs, N: p.N}) as never) as Tensor;
     });
-    return whole ? ys[0] : concat(ys, 1);
+    if (whole) return ys[0];
+    const y = concat(ys, 1);
+    return partAttrs === attrs ? y : mlpActivation(y as Tensor2D, 'swiglu');
   }
 }
 
@@ -149,6 +171,7 @@ const sparseMatMulGradConfig: GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     const [, header, offsets, values, y] = saved;
     const a = attrs as unknown as SparseMatMulAttrs;
+    if (a.mlpActivation != null) throw new Error(`sparseMatMul: no gradient with mlpActivation '${a.mlpActivation}': it is an inference fusion`);
     const dz = () => activationGrad(dy as Tensor, y, a.activation, a.leakyreluAlpha);
     return {
       x: () => {

@@ -1,6 +1,6 @@
 /** The cpu MLPActivation kernel. */
 import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
-import {erfApprox} from '../../ops/erf.js';
+import {gelu, swiglu} from '../../ops/mlp_activation_math.js';
 import {MLPActivation, MLPActivationAttrs, MLPActivationInputs} from '../kernel_names.js';
 import {output, read, SyncBackend} from './sync_backend.js';
 
@@ -14,7 +14,7 @@ function mlpActivationCpu(args: {inputs: MLPActivationInputs, backend: unknown, 
   for (let r = 0; r < rows; r++) {
     for (let i = 0; i < F; i++) {
       const v = src[r * N + i];
-      out[r * F + i] = kind === 'swiglu' ? v / (1 + Math.exp(-v)) * src[r * N + F + i] : 0.5 * v * (1 + erfApprox(v * Math.SQRT1_2));
+      out[r * F + i] = kind === 'swiglu' ? swiglu(v, src[r * N + F + i]) : gelu(v);
     }
   }
   return output(backend, out, [rows, F]);

@@ -1,6 +1,7 @@
 /** The cpu SparseMatMul kernel: the reference for every other backend. Clear, not clever. */
 import {KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
 import {activate} from '../../ops/activation.js';
+import {gelu, swiglu} from '../../ops/mlp_activation_math.js';
 import {forEachStored} from '../../ops/decode.js';
 import {EncodedSparseMatrix, forEachPosition, FORMAT_NAME, FORMAT_VERSION} from '../../ops/format.js';
 import {checkKernelInputs} from '../kernel_inputs.js';
@@ -77,12 +78,22 @@ function sparseMatMulCpu(args: {inputs: SparseMatMulInputs, backend: unknown, at
   const out = new Float32Array(M * outer);
   for (let m = 0; m < M; m++) {
     for (let o = 0; o < outer; o++) {
-      const z = acc[m * outer + o] + (bias ? bias[o] : 0);
+      const i = m * outer + o;
+      const z = acc[i] += bias ? bias[o] : 0;
       const alpha = prelu ? prelu[prelu.length === 1 ? 0 : o] : 0;
-      const y = activate(z, activation, leakyreluAlpha, alpha);
+      const y = attrs.mlpActivation === 'gelu' ? gelu(z) : activate(z, activation, leakyreluAlpha, alpha);
       // Rounded to f32 before the residual, as the shaders add it.
-      out[m * outer + o] = residual ? Math.fround(y) + residual[m * outer + o] : y;
+      out[i] = residual ? Math.fround(y) + residual[i] : y;
     }
+  }
+  if (attrs.mlpActivation === 'swiglu') {
+    // From the float64 sums plus bias (acc), not from out.
+    const F = outer / 2;
+    const gated = new Float32Array(M * F);
+    for (let m = 0; m < M; m++) {
+      for (let j = 0; j < F; j++) gated[m * F + j] = swiglu(acc[m * outer + j], acc[m * outer + F + j]);
+    }
+    return output(backend, gated, [M, F]);
   }
   return output(backend, out, [M, outer]);
 }

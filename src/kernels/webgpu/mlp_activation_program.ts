@@ -1,7 +1,7 @@
 /** silu(gate)·up from gate | up, or the erf GELU: one thread per output entry. */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
-import {ERF_A, ERF_P} from '../../ops/erf.js';
 import type {MLPActivationKind} from '../kernel_names.js';
+import {mlpActivationWgsl} from './mlp_activation_wgsl.js';
 
 const WORKGROUP = 256;
 
@@ -24,18 +24,12 @@ export class MLPActivationProgram implements WebGPUProgram {
   }
 
   getUserCode(): string {
-    const f = (v: number) => v.toPrecision(10);
     const body = this.kind === 'swiglu' ?
-        'let g = z[r * uniforms.N + i]; result[idx] = g / (1.0 + exp(-g)) * z[r * uniforms.N + uniforms.F + i];' :
-        'let v = z[r * uniforms.N + i]; result[idx] = 0.5 * v * (1.0 + erfApprox(v * 0.7071067811865476));';
+        'result[idx] = swiglu(z[r * uniforms.N + i], z[r * uniforms.N + uniforms.F + i]);' :
+        'result[idx] = gelu(z[r * uniforms.N + i]);';
     return `
       // z: [rows, N] row-major (swiglu: gate columns [0, F), up columns [F, 2F)). result: [rows, F].
-      fn erfApprox(x : f32) -> f32 {
-        let a = abs(x);
-        let t = 1.0 / (1.0 + ${f(ERF_P)} * a);
-        let poly = ((((${f(ERF_A[4])} * t + ${f(ERF_A[3])}) * t + ${f(ERF_A[2])}) * t + ${f(ERF_A[1])}) * t + ${f(ERF_A[0])}) * t;
-        return sign(x) * (1.0 - poly * exp(-a * a));
-      }
+      ${mlpActivationWgsl()}
 
       fn main(index : i32) {
         let idx = u32(index);

@@ -10,9 +10,8 @@
  * bench/NOTES.md has their numbers.
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
-import type {Activation} from '../kernel_names.js';
 import type {ValueType} from '../../ops/format.js';
-import {epilogueWgsl} from './epilogue_wgsl.js';
+import {EpilogueActivation, epilogueWgsl} from './epilogue_wgsl.js';
 
 const LANES = 32;
 const SLICES = 8;
@@ -32,13 +31,18 @@ export const SKINNY_COLUMNS = LANES;
 export interface SkinnyConfig {
   /** x rows per workgroup: 1, 2, 4, 8 or 16. */
   rowsPerGroup: number;
-  /** K splits; with more than one, the output is [splits, M, N] partial sums, reduced by a second pass. */
+  /** K splits. */
   splits: number;
+  /**
+   * Write [splits, M, N] partial sums for a second pass to reduce (always with more than one split, and
+   * for an epilogue that pairs columns), instead of the result with its epilogue.
+   */
+  partials: boolean;
   /** Workgroups along M. */
   rowGroups: number;
   valueType: ValueType;
   transposeX: boolean;
-  activation: Activation;
+  activation: EpilogueActivation;
   hasBias: boolean;
   hasPrelu: boolean;
   hasResidual: boolean;
@@ -57,7 +61,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
 
   constructor(M: number, N: number, cfg: SkinnyConfig) {
     this.cfg = cfg;
-    const fused = cfg.splits === 1;
+    const fused = !cfg.partials;
     this.outputShape = fused ? [M, N] : [cfg.splits, M, N];
     this.dispatch = [Math.ceil(N / SKINNY_COLUMNS), cfg.splits, cfg.rowGroups];
     if (fused && cfg.hasBias) this.variableNames.push('bias');
@@ -69,7 +73,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
 
   getUserCode(): string {
     const {rowsPerGroup: MT, valueType, transposeX} = this.cfg;
-    const fused = this.cfg.splits === 1;
+    const fused = !this.cfg.partials;
     const rows = Array.from({length: MT}, (_, m) => m);
     const f16 = valueType === 'float16';
     const fma = (k: string, v: string) =>

@@ -11,7 +11,9 @@ import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
 import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, skinnyWorkgroupBytes, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
+import {epilogueActivation} from './epilogue_wgsl.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
+import {runMLPActivation} from './mlp_activation_webgpu.js';
 import {runProgram} from './run_program.js';
 
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
@@ -66,7 +68,7 @@ function checkBindings(inputs: SparseMatMulInputs, attrs: SparseMatMulAttrs, bac
 function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBackend, attrs: SparseMatMulAttrs}): TensorInfo {
   const {inputs, backend, attrs} = args;
   checkKernelInputs(inputs, attrs);
-  const {K, N, valueType, transposeX, activation} = attrs;
+  const {K, N, valueType, transposeX} = attrs;
   checkBindings(inputs, attrs, backend);
   const KT = Math.ceil(K / TILE_K);
   const NT = Math.ceil(N / TILE_N);
@@ -92,10 +94,21 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups, 4 * M * N, 4 * (header.shape[0] + values.shape[0]));
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
+  // SwiGLU pairs columns that lie in different workgroups: it always takes the reduce pass, or beyond
+  // one dispatch's rows, its own kernel after the product.
+  const swiglu = attrs.mlpActivation === 'swiglu';
+  if (swiglu && rowGroups > MAX_DISPATCH) {
+    const z = sparseMatMulWebGPU({inputs, backend, attrs: {...attrs, mlpActivation: undefined}});
+    const out = runMLPActivation(backend, z, 'swiglu');
+    backend.disposeData(z.dataId);
+    return out;
+  }
+  const twoPass = splits > 1 || swiglu;
   const config = (groups: number): SkinnyConfig => ({
-    rowsPerGroup: MT, splits, rowGroups: groups, valueType, transposeX, activation, hasBias, hasPrelu, hasResidual,
+    rowsPerGroup: MT, splits, partials: twoPass, rowGroups: groups, valueType, transposeX,
+    activation: epilogueActivation(attrs), hasBias, hasPrelu, hasResidual,
   });
-  if (splits === 1) {
+  if (!twoPass) {
     let out: TensorInfo | undefined;
     for (let m0 = 0; m0 < M; m0 += chunkRows) {
       const program = new SparseMatMulSkinnyProgram(M, N, config(Math.ceil(Math.min(chunkRows, M - m0) / MT)));
@@ -105,7 +118,9 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   }
   const partials = runProgram(backend,
       new SparseMatMulSkinnyProgram(M, N, config(rowGroups)), encoded, 'float32', uniforms(0));
-  const reduce = new SplitKReduceProgram(M, N, activation, hasBias, hasPrelu, hasResidual);
+  const reduce = new SplitKReduceProgram(M, N, {
+    activation: swiglu ? 'swiglu' : epilogueActivation(attrs), hasBias, hasPrelu, hasResidual,
+  });
   const out = runProgram(backend, reduce, [partials, ...epilogueInputs], 'float32', scalars([splits, M * N, N], [attrs.leakyreluAlpha]));
   backend.disposeData(partials.dataId);
   return out;
