@@ -74,11 +74,17 @@ describeEachBackend('decoder ops', (backend) => {
         if (Math.floor(i / c.D) % c.L >= c.length) k[i] = v[i] = 1e4;
       }
       const [qt, kt, vt] = [tf.tensor2d(q, [c.B, c.C]), tf.tensor4d(k, [c.B, c.H, c.L, c.D]), tf.tensor4d(v, [c.B, c.H, c.L, c.D])];
-      const y = decodeAttention(qt, kt, vt, {length: c.length, column: c.column, scale: c.scale});
+      const opts = {length: c.length, column: c.column, scale: c.scale};
+      const y = decodeAttention(qt, kt, vt, opts);
       expect(y.shape).toEqual([c.B, c.H * c.D]);
       const {out, scale} = attentionRef(q, k, v, c);
       expectAllClose(await y.data(), out, tolerance(out, scale), [c.B, c.H * c.D], 'decodeAttention');
-      tf.dispose([qt, kt, vt, y]);
+      // The same keys and values as one [B, 2H, L, D] cache: keys in heads [0, H), values in [H, 2H).
+      const jt = tf.concat([kt, vt], 1) as tf.Tensor4D;
+      const yj = decodeAttention(qt, jt, opts);
+      expect(yj.shape).toEqual([c.B, c.H * c.D]);
+      expectAllClose(await yj.data(), out, tolerance(out, scale), [c.B, c.H * c.D], 'decodeAttention, joint cache');
+      tf.dispose([qt, kt, vt, y, jt, yj]);
     });
   }
 
@@ -96,6 +102,9 @@ describeEachBackend('decoder ops', (backend) => {
     expect(() => decodeAttention(x, cache, cache, {length: 5})).toThrowError(/length must be an integer in \[1, 4\]/);
     expect(() => decodeAttention(x, cache, cache, {length: 0})).toThrowError(/length must be/);
     expect(() => decodeAttention(x, cache, cache, {length: 2, column: 1})).toThrowError(/columns \[1, 7\) for 2 heads × 3 are not within q's 6 columns/);
+    expect(() => decodeAttention(x, tf.zeros([2, 3, 4, 3]) as tf.Tensor4D, {length: 1})).toThrowError(/a joint cache holds keys and values as \[B, 2H, L, D\], got an odd 3 heads/);
+    expect(() => decodeAttention(x, tf.zeros([2, 4, 4, 3]) as tf.Tensor4D, {length: 2, column: 1})).toThrowError(/columns \[1, 7\) for 2 heads × 3 are not within q's 6 columns/);
+    expect(() => decodeAttention(x, tf.zeros([2, 4, 4, 3], 'int32') as tf.Tensor4D, {length: 1})).toThrowError(/decodeAttention: cache must be float32/);
     const long = tf.zeros([1, 1, DECODE_ATTENTION_MAX_LENGTH + 1, 1]) as tf.Tensor4D;
     expect(() => decodeAttention(tf.zeros([1, 1]) as tf.Tensor2D, long, long, {length: DECODE_ATTENTION_MAX_LENGTH + 1}))
         .toThrowError(/kernel limit 2048/);

@@ -21,40 +21,40 @@ const NORM_EPS = 1e-5;
 const MASKED = -1e9;
 
 /**
- * Keys and values of every layer, preallocated as [B, H, maxLen, headDim] and written in place at each
- * new position (kvCacheWrite), so a step moves only its own entries. Attention reads all maxLen
- * positions; those not yet written are masked.
+ * Keys and values of every layer, preallocated as one [B, 2H, maxLen, headDim] tensor per layer (keys in
+ * heads [0, H), values in [H, 2H): the k|v columns of the q|k|v output in order) and written in place at
+ * each new position by one kvCacheWrite, so a step moves only its own entries. Prefill attention reads
+ * all maxLen positions; those not yet written are masked.
  */
 export class KVCache {
-  readonly keys: tf.Tensor4D[];
-  readonly values: tf.Tensor4D[];
-  /** The same buffers as [B·H, maxLen, headDim], as attention's matMuls take them (made once, not per step). */
-  readonly keyHeads: tf.Tensor3D[];
-  readonly valueHeads: tf.Tensor3D[];
+  readonly kv: tf.Tensor4D[];
   /** [maxLen, maxLen]: row p is the additive causal mask of position p. */
   readonly mask: tf.Tensor2D;
   /** Positions written so far. */
   length = 0;
 
-  constructor(readonly batch: number, readonly maxLen: number, layers: number, heads: number, headDim: number) {
-    const shape: [number, number, number, number] = [batch, heads, maxLen, headDim];
-    this.keys = Array.from({length: layers}, () => tf.fill(shape, 0) as tf.Tensor4D);
-    this.values = Array.from({length: layers}, () => tf.fill(shape, 0) as tf.Tensor4D);
-    const byHead = (t: tf.Tensor4D) => tf.reshape(t, [batch * heads, maxLen, headDim]) as tf.Tensor3D;
-    this.keyHeads = this.keys.map(byHead);
-    this.valueHeads = this.values.map(byHead);
+  constructor(readonly batch: number, readonly maxLen: number, layers: number, readonly heads: number, headDim: number) {
+    const shape: [number, number, number, number] = [batch, 2 * heads, maxLen, headDim];
+    this.kv = Array.from({length: layers}, () => tf.fill(shape, 0) as tf.Tensor4D);
     const m = new Float32Array(maxLen * maxLen);
     for (let p = 0; p < maxLen; p++) m.fill(MASKED, p * maxLen + p + 1, (p + 1) * maxLen);
     this.mask = tf.tensor2d(m, [maxLen, maxLen]);
   }
 
+  /** Layer l's keys (part 0) or values (part 1) as [B·H, maxLen, headDim], as attention's matMuls take them (a copy). */
+  heads3d(l: number, part: 0 | 1): tf.Tensor3D {
+    const [B, H2, L, D] = this.kv[l]!.shape;
+    const H = H2 / 2;
+    return tf.reshape(tf.slice(this.kv[l]!, [0, part * H, 0, 0], [B, H, L, D]), [B * H, L, D]);
+  }
+
   /** Bytes of the keys and values. */
   get byteSize(): number {
-    return this.keys.concat(this.values).reduce((s, t) => s + 4 * t.size, 0);
+    return this.kv.reduce((s, t) => s + 4 * t.size, 0);
   }
 
   dispose(): void {
-    tf.dispose([...this.keys, ...this.values, ...this.keyHeads, ...this.valueHeads, this.mask]);
+    tf.dispose([...this.kv, this.mask]);
   }
 }
 
@@ -98,7 +98,7 @@ export class Decoder {
     const B = cache.batch, rows = ids.size, S = rows / B, p = cache.length;
     if (!Number.isInteger(S) || S < 1) throw new Error(`forward: ${rows} ids are not a positive multiple of the batch ${B}`);
     if (p + S > cache.maxLen) throw new Error(`forward: ${S} new positions after ${p} exceed the cache length ${cache.maxLen}`);
-    if (cache.keys.length !== this.config.layers || cache.keys[0]!.shape[1] !== this.config.heads) {
+    if (cache.kv.length !== this.config.layers || cache.heads !== this.config.heads) {
       throw new Error('forward: the cache was not made by this model (createCache)');
     }
     const logits = tf.tidy(() => {
@@ -133,10 +133,9 @@ export class Decoder {
   private block(x: tf.Tensor2D, layer: LayerParams, cache: KVCache, l: number, mask: tf.Tensor2D | null, S: number): tf.Tensor2D {
     const d = this.config.dModel, p = cache.length;
     const qkv = layer.qkv.apply(this.norm(x));
-    kvCacheWrite(cache.keys[l]!, qkv, {position: p, column: d});
-    kvCacheWrite(cache.values[l]!, qkv, {position: p, column: 2 * d});
+    kvCacheWrite(cache.kv[l]!, qkv, {position: p, column: d});
     const merged = mask === null ?
-        decodeAttention(qkv, cache.keys[l]!, cache.values[l]!, {length: p + 1}) :
+        decodeAttention(qkv, cache.kv[l]!, {length: p + 1}) :
         this.prefillAttention(qkv, cache, l, mask, S);
     // The residual adds ride in the o and down projections' kernels.
     const attended = layer.o.apply(merged, x);
@@ -149,8 +148,8 @@ export class Decoder {
     const D = this.headDim, B = cache.batch, rows = qkv.shape[0];
     const q = tf.slice(qkv, [0, 0], [rows, d]);
     const queries = tf.reshape(tf.transpose(tf.reshape(q, [B, S, H, D]), [0, 2, 1, 3]), [B * H, S, D]);
-    const scores = tf.fused.matMul({a: queries, b: cache.keyHeads[l]!, transposeB: true, bias: mask});
-    const context = tf.matMul(tf.softmax(scores), cache.valueHeads[l]!);
+    const scores = tf.fused.matMul({a: queries, b: cache.heads3d(l, 0), transposeB: true, bias: mask});
+    const context = tf.matMul(tf.softmax(scores), cache.heads3d(l, 1));
     return tf.reshape(tf.transpose(tf.reshape(context, [B, H, S, D]), [0, 2, 1, 3]), [rows, d]);
   }
 

@@ -111,7 +111,10 @@ export interface MLPActivationAttrs {
 
 export const DecodeAttention = 'DecodeAttention';
 
-/** Inputs: q is [B, C] float32 (heads at columns [column, column + H·D)); keys and values [B, H, L, D]. */
+/**
+ * Inputs: q is [B, C] float32 (heads at columns [column, column + H·D)); keys and values [B, Hc, L, D]
+ * (the same tensor for a joint cache).
+ */
 export interface DecodeAttentionInputs extends NamedTensorInfoMap {
   q: TensorInfo;
   keys: TensorInfo;
@@ -119,12 +122,15 @@ export interface DecodeAttentionInputs extends NamedTensorInfoMap {
 }
 
 /**
- * One query per sequence over the first `length` cached positions: for each (b, h),
+ * One query per sequence over the first `length` cached positions: for each (b, h < heads),
  * p = softmax_t(scale · q[b, column + h·D + ·] · keys[b, h, t, ·]) over t < length, and
- * out[b, h·D + d] = Σ_t p_t · values[b, h, t, d]. out is [B, H·D].
+ * out[b, h·D + d] = Σ_t p_t · values[b, valueHead + h, t, d]. out is [B, heads·D].
  */
 export interface DecodeAttentionAttrs {
   length: number;
   column: number;
   scale: number;
+  heads: number;
+  /** 0 for separate caches; H for a joint [B, 2H, L, D] cache. */
+  valueHead: number;
 }

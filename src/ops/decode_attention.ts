@@ -1,5 +1,5 @@
 /** The decodeAttention op: one query position per sequence against a KV cache, in one kernel. */
-import {engine, Tensor2D, Tensor4D} from '@tensorflow/tfjs-core';
+import {engine, Tensor, Tensor2D, Tensor4D} from '@tensorflow/tfjs-core';
 import {DecodeAttention, DecodeAttentionAttrs} from '../kernels/kernel_names.js';
 import {checkFloatTensor} from './check_tensor.js';
 
@@ -23,17 +23,31 @@ export interface DecodeAttentionOptions {
  * read in place at `column`. Returns [B, H·D], heads side by side, as the output projection takes them.
  * Positions from `length` on are ignored, so no causal mask is needed.
  *
+ * The keys and values may also be one cache [B, 2H, L, D], keys in heads [0, H) and values in [H, 2H):
+ * `decodeAttention(q, cache, opts)`. kvCacheWrite fills such a cache from a fused k|v block in one
+ * dispatch, where separate caches take two.
+ *
  * One dispatch on webgpu (one workgroup per sequence and head), where TF.js ops take four or more.
  * `length` is at most {@link DECODE_ATTENTION_MAX_LENGTH}. Registered on `cpu` and `webgpu`; no gradient.
  */
-export function decodeAttention(q: Tensor2D, keys: Tensor4D, values: Tensor4D, opts: DecodeAttentionOptions): Tensor2D {
+export function decodeAttention(q: Tensor2D, keys: Tensor4D, values: Tensor4D, opts: DecodeAttentionOptions): Tensor2D;
+export function decodeAttention(q: Tensor2D, cache: Tensor4D, opts: DecodeAttentionOptions): Tensor2D;
+export function decodeAttention(q: Tensor2D, keys: Tensor4D, valuesOrOpts: Tensor4D | DecodeAttentionOptions,
+    maybeOpts?: DecodeAttentionOptions): Tensor2D {
+  const joint = !(valuesOrOpts instanceof Tensor);
+  const values = joint ? keys : valuesOrOpts;
+  const opts = joint ? valuesOrOpts : maybeOpts!;
   checkFloatTensor('decodeAttention', 'q', q, 2, '[B, C]');
-  checkFloatTensor('decodeAttention', 'keys', keys, 4, '[B, H, L, D]');
+  checkFloatTensor('decodeAttention', joint ? 'cache' : 'keys', keys, 4, joint ? '[B, 2H, L, D]' : '[B, H, L, D]');
   checkFloatTensor('decodeAttention', 'values', values, 4, '[B, H, L, D]');
-  const [B, H, L, D] = keys.shape;
+  const [B, cacheHeads, L, D] = keys.shape;
   if (values.shape.join() !== keys.shape.join()) {
     throw new Error(`decodeAttention: values [${values.shape.join(', ')}] and keys [${keys.shape.join(', ')}] differ in shape`);
   }
+  if (joint && cacheHeads % 2 !== 0) {
+    throw new Error(`decodeAttention: a joint cache holds keys and values as [B, 2H, L, D], got an odd ${cacheHeads} heads`);
+  }
+  const H = joint ? cacheHeads / 2 : cacheHeads;
   if (q.shape[0] !== B) throw new Error(`decodeAttention: q has ${q.shape[0]} rows, the cache's batch is ${B}`);
   const length = opts?.length;
   const column = opts?.column ?? 0;
@@ -45,6 +59,6 @@ export function decodeAttention(q: Tensor2D, keys: Tensor4D, values: Tensor4D, o
     throw new Error(`decodeAttention: columns [${column}, ${column + H * D}) for ${H} heads × ${D} are not within q's ${q.shape[1]} columns`);
   }
   if (!Number.isFinite(scale)) throw new Error(`decodeAttention: scale must be finite, got ${scale}`);
-  const attrs: DecodeAttentionAttrs = {length, column, scale};
+  const attrs: DecodeAttentionAttrs = {length, column, scale, heads: H, valueHead: joint ? H : 0};
   return engine().runKernel(DecodeAttention, {q, keys, values}, attrs as never) as Tensor2D;
 }

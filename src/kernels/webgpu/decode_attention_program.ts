@@ -23,7 +23,7 @@ export class DecodeAttentionProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   variableNames = ['q', 'keys', 'values'];
   variableComponents: number[];
-  uniforms = 'H : u32, L : u32, D : u32, C : u32, length : u32, column : u32, scale : f32,';
+  uniforms = 'H : u32, Hc : u32, valueHead : u32, L : u32, D : u32, C : u32, length : u32, column : u32, scale : f32,';
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   /** Floats per cache element read: 4 (vec4) when D is a multiple of 4, else 1. */
   private readonly width: 1 | 4;
@@ -48,8 +48,9 @@ export class DecodeAttentionProgram implements WebGPUProgram {
           result[o + 3u] = acc.w * inv;` : `
           result[o] = acc * inv;`;
     return `
-      // q: [B, C] f32 row-major, head h at columns column + h·D + d. keys, values: [B, H, L, D]
-      // row-major, read as ${T} (W = ${this.width} floats each, R = D / W per row); positions
+      // q: [B, C] f32 row-major, head h at columns column + h·D + d. keys, values: [B, Hc, L, D]
+      // row-major, read as ${T} (W = ${this.width} floats each, R = D / W per row); head h's keys at
+      // cache head h, its values at valueHead + h (a joint cache: one buffer bound twice); positions
       // [0, length) used. result: [B, H·D] f32 row-major. Workgroup b·H + h.
       const WG = ${WORKGROUP}u;
       const LANES = ${LANES}u;
@@ -80,7 +81,8 @@ export class DecodeAttentionProgram implements WebGPUProgram {
         let h = bh % uniforms.H;
         let R = uniforms.D / W;
         let qBase = b * uniforms.C + uniforms.column + h * uniforms.D;
-        let rowBase = bh * uniforms.L * R;
+        let rowBase = (b * uniforms.Hc + h) * uniforms.L * R;
+        let valueBase = (b * uniforms.Hc + uniforms.valueHead + h) * uniforms.L * R;
 
         // q·Kᵀ: a round covers WG / LANES positions; lane j of a position reads its elements j, j + LANES, ...
         let lane = localId.x % LANES;
@@ -128,7 +130,7 @@ export class DecodeAttentionProgram implements WebGPUProgram {
           var acc = ${T}(0.0);
           if (inPass) {
             for (var t = slice; t < uniforms.length; t += slices) {
-              acc += scores[t] * values[rowBase + t * R + c];
+              acc += scores[t] * values[valueBase + t * R + c];
             }
           }
           if (slices > 1u) {
