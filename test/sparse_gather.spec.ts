@@ -58,6 +58,40 @@ describeEachBackend('sparseGather', (backend) => {
     });
   }
 
+  // Learned positions added in the kernel: [B·S] sequence-major indices, position start + s.
+  for (const [B, S, start, N] of [[1, 1, 0, 72], [3, 1, 17, 5], [2, 5, 3, 130], [1, 9, 0, 33]]) {
+    it(`adds learned positions in the kernel (${B} sequences × ${S} tokens from position ${start}, N ${N})`, async () => {
+      const r = rng(`sparseGather positions ${B} ${S} ${start} ${N} ${backend}`);
+      const K = 100, P = start + S + 2;
+      const w = SparseMatrix.fromDense(r.sparse(K, N, 0.6), [K, N]);
+      const {dense} = readEncoded(w.toEncoded());
+      const pos = r.normals(P * N);
+      const rows = Array.from({length: B * S}, () => r.int(K));
+      const [indices, table] = [tf.tensor1d(rows, 'int32'), tf.tensor2d(pos, [P, N])];
+      const y = sparseGather(w, indices, {positions: {table, start, perSequence: S}});
+      expect(y.shape).toEqual([B * S, N]);
+      const got = await y.data();
+      // One float32 add per entry: exactly what Math.fround gives.
+      const want = rows.flatMap((k, i) => Array.from({length: N}, (_, n) => Math.fround(dense[k * N + n] + pos[(start + i % S) * N + n])));
+      expect(Array.from(got)).toEqual(want);
+      tf.dispose([indices, table, y]);
+      w.dispose();
+    });
+  }
+
+  it('names bad positions', () => {
+    const w = SparseMatrix.fromDense(new Float32Array(64).fill(1), [8, 8]);
+    const table = tf.zeros([4, 8]) as tf.Tensor2D, narrow = tf.zeros([4, 7]) as tf.Tensor2D;
+    const flat = tf.zeros([4]) as tf.Tensor1D as unknown as tf.Tensor2D;
+    expect(() => sparseGather(w, [1, 2], {positions: {table: narrow, start: 0}})).toThrowError('sparseGather: positions.table has 7 columns, the weight 8');
+    expect(() => sparseGather(w, [1, 2], {positions: {table, start: 3}})).toThrowError("sparseGather: positions [3, 5) are not within the table's 4 rows");
+    expect(() => sparseGather(w, [1, 2], {positions: {table, start: 0.5}})).toThrowError(/positions \[0.5, 2.5\) are not within/);
+    expect(() => sparseGather(w, [1, 2], {positions: {table, start: 0, perSequence: 0}})).toThrowError('sparseGather: positions.perSequence must be a positive integer, got 0');
+    expect(() => sparseGather(w, [1, 2], {positions: {table: flat, start: 0}})).toThrowError(/positions.table must be a 2-D tensor \[P, N\], got shape \[4\]/);
+    tf.dispose([table, narrow, flat]);
+    w.dispose();
+  });
+
   it('keeps the shape of nested index arrays: [2, 3] indices give [2, 3, N]', async () => {
     const r = rng(`sparseGather nested ${backend}`);
     const w = SparseMatrix.fromDense(r.sparse(50, 40, 0.7), [50, 40]);

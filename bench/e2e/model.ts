@@ -103,9 +103,7 @@ export class Decoder {
     }
     const logits = tf.tidy(() => {
       const d = this.config.dModel;
-      const embedded = this.params.embedding.lookup(ids);
-      const pos = tf.slice(this.params.positions, [p, 0], [S, d]);
-      let x: tf.Tensor2D = S === 1 ? tf.add(embedded, pos) : tf.reshape(tf.add(tf.reshape(embedded, [B, S, d]), pos), [rows, d]);
+      let x = this.params.embedding.lookup(ids, {table: this.params.positions, start: p, perSequence: S});
       // One new position: decodeAttention needs no mask (it reads positions [0, p] only).
       const mask = S === 1 && p < DECODE_ATTENTION_MAX_LENGTH ? null : tf.slice(cache.mask, [p, 0], [S, cache.maxLen]);
       this.params.layers.forEach((layer, l) => {

@@ -9,11 +9,18 @@ import {denseProjection, Projection, SparseMatrix, sparseGather, sparseProjectio
 import type {DecoderConfig} from './config.js';
 import {TensorSpec, weightSpecs} from './weights.js';
 
-/** Rows of an embedding table [vocabulary, d], looked up by token id. */
+/** Where each token sits: B sequences of S tokens each (ids sequence-major), from position `start`. */
+export interface Positions {
+  table: tf.Tensor2D;
+  start: number;
+  perSequence: number;
+}
+
+/** Rows of an embedding table [vocabulary, d], looked up by token id, plus learned positions. */
 export interface Embedding {
   readonly byteSize: number;
-  /** ids [n] int32 → [n, d]. */
-  lookup(ids: tf.Tensor1D): tf.Tensor2D;
+  /** ids [B·S] int32 → [B·S, d]: the tokens' rows plus their positions' rows. */
+  lookup(ids: tf.Tensor1D, positions: Positions): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -93,20 +100,28 @@ export async function buildParams(
   };
 }
 
-/** An embedding stored sparse, looked up with sparseGather (reads only the tiles of the rows asked). */
+/**
+ * An embedding stored sparse, looked up with sparseGather, which reads only the tiles of the rows asked
+ * and adds the positions in the same kernel.
+ */
 export function sparseEmbedding(table: SparseMatrix): Embedding {
   return {
     byteSize: table.byteSize,
-    lookup: (ids) => sparseGather(table, ids) as tf.Tensor2D,
+    lookup: (ids, positions) => sparseGather(table, ids, {positions}) as tf.Tensor2D,
     dispose: () => table.dispose(),
   };
 }
 
-/** A dense float32 embedding, looked up with tf.gather. */
+/** A dense float32 embedding, looked up with tf.gather; the positions sliced and added by TF.js. */
 export function denseEmbedding(table: tf.Tensor2D): Embedding {
   return {
     byteSize: 4 * table.size,
-    lookup: (ids) => tf.gather(table, ids),
+    lookup: (ids, {table: positions, start, perSequence: S}) => tf.tidy(() => {
+      const rows = ids.size, d = table.shape[1];
+      const embedded = tf.gather(table, ids);
+      const pos = tf.slice(positions, [start, 0], [S, d]);
+      return S === 1 ? tf.add(embedded, pos) : tf.reshape(tf.add(tf.reshape(embedded, [rows / S, S, d]), pos), [rows, d]);
+    }),
     dispose: () => table.dispose(),
   };
 }

@@ -44,19 +44,28 @@ export interface SparseMatMulAttrs {
 
 export const SparseGather = 'SparseGather';
 
-/** Inputs: indices is 1-D int32; header, offsets and values are the encoded weight (docs/format.md). */
+/**
+ * Inputs: indices is 1-D int32; header, offsets and values are the encoded weight (docs/format.md);
+ * positionTable, optional, is [P, N] float32.
+ */
 export interface SparseGatherInputs extends NamedTensorInfoMap {
   indices: TensorInfo;
   header: TensorInfo;
   offsets: TensorInfo;
   values: TensorInfo;
+  positionTable?: TensorInfo;
 }
 
-/** out[i, n] = W[indices[i], n] for a W of shape [K, N]: rows of the weight, decoded to float32. */
+/**
+ * out[i, n] = W[indices[i], n] for a W of shape [K, N]: rows of the weight, decoded to float32; with a
+ * positionTable, plus positionTable[positionStart + i mod positionPeriod, n].
+ */
 export interface SparseGatherAttrs {
   K: number;
   N: number;
   valueType: ValueType;
+  positionStart?: number;
+  positionPeriod?: number;
 }
 
 export const KVCacheWrite = 'KVCacheWrite';

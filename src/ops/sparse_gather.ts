@@ -1,7 +1,19 @@
 /** The sparseGather op: rows of a SparseMatrix, decoded, as an embedding lookup reads them. */
-import {engine, reshape, Tensor, tensor, TensorLike, tidy} from '@tensorflow/tfjs-core';
+import {engine, NamedTensorMap, reshape, Tensor, Tensor2D, tensor, TensorLike, tidy} from '@tensorflow/tfjs-core';
+import {checkFloatTensor} from './check_tensor.js';
 import {SparseGather, SparseGatherAttrs} from '../kernels/kernel_names.js';
 import {SparseMatrix} from './sparse_matrix.js';
+
+/** Options of {@link sparseGather}. */
+export interface SparseGatherOptions {
+  /**
+   * Learned position embeddings added to the rows in the same kernel: index i (in the flattened
+   * indices) gets row `start + i mod perSequence` of `table` [P, N]. `perSequence` (the tokens of each
+   * sequence, sequence-major; defaults to all the indices) makes a batch of sequences that all start at
+   * position `start`.
+   */
+  positions?: {table: Tensor2D, start: number, perSequence?: number};
+}
 
 /**
  * Returns rows `indices` of a sparse W of shape [K, N] as a float32 tensor of shape
@@ -11,7 +23,7 @@ import {SparseMatrix} from './sparse_matrix.js';
  * indices must be int32. An index outside [0, K) is an error on `cpu`; on `webgpu`, which cannot check
  * without reading the indices back, its row is all zeros.
  */
-export function sparseGather(w: SparseMatrix, indices: Tensor | TensorLike): Tensor {
+export function sparseGather(w: SparseMatrix, indices: Tensor | TensorLike, opts: SparseGatherOptions = {}): Tensor {
   if (!(w instanceof SparseMatrix)) throw new Error('sparseGather: w must be a SparseMatrix');
   const {header, offsets, values} = w.tensors();
   const [K, N] = w.shape;
@@ -22,7 +34,23 @@ export function sparseGather(w: SparseMatrix, indices: Tensor | TensorLike): Ten
   function run(): Tensor {
     const $indices = toIndexTensor(indices);
     const flat = $indices.rank === 1 ? $indices : reshape($indices, [-1]);
-    const out = engine().runKernel(SparseGather, {indices: flat, header, offsets, values}, attrs as never) as Tensor;
+    const inputs: NamedTensorMap = {indices: flat, header, offsets, values};
+    if (opts.positions != null) {
+      const {table, start, perSequence = flat.size} = opts.positions;
+      checkFloatTensor('sparseGather', 'positions.table', table, 2, '[P, N]');
+      if (table.shape[1] !== N) throw new Error(`sparseGather: positions.table has ${table.shape[1]} columns, the weight ${N}`);
+      if (!Number.isInteger(perSequence) || perSequence < 1) {
+        throw new Error(`sparseGather: positions.perSequence must be a positive integer, got ${String(perSequence)}`);
+      }
+      const rows = Math.min(perSequence, flat.size);
+      if (!Number.isInteger(start) || start < 0 || start + rows > table.shape[0]) {
+        throw new Error(`sparseGather: positions [${String(start)}, ${start + rows}) are not within the table's ${table.shape[0]} rows`);
+      }
+      inputs.positionTable = table;
+      attrs.positionStart = start;
+      attrs.positionPeriod = perSequence;
+    }
+    const out = engine().runKernel(SparseGather, inputs, attrs as never) as Tensor;
     return $indices.rank === 1 ? out : reshape(out, [...$indices.shape, N]);
   }
 }

@@ -6,7 +6,7 @@ import {SparseGather, SparseGatherAttrs, SparseGatherInputs} from '../kernel_nam
 import {output, read, SyncBackend} from './sync_backend.js';
 
 function sparseGatherCpu(args: {inputs: SparseGatherInputs, backend: unknown, attrs: SparseGatherAttrs}): TensorInfo {
-  const {inputs, attrs: {K, N, valueType}} = args;
+  const {inputs, attrs: {K, N, valueType, positionStart = 0, positionPeriod = 1}} = args;
   const backend = args.backend as SyncBackend;
   const indices = read(backend, inputs.indices);
   const header = read(backend, inputs.header) as Int32Array;
@@ -16,6 +16,13 @@ function sparseGatherCpu(args: {inputs: SparseGatherInputs, backend: unknown, at
   const floats = new Float32Array(words.buffer, words.byteOffset, words.length);
   const {KT, NT} = tileGrid(K, N);
   const out = new Float32Array(indices.length * N);
+  if (inputs.positionTable != null) {
+    const table = read(backend, inputs.positionTable);
+    for (let i = 0; i < indices.length; i++) {
+      const from = (positionStart + i % positionPeriod) * N;
+      out.set(table.subarray(from, from + N), i * N);
+    }
+  }
   for (let i = 0; i < indices.length; i++) {
     const row = indices[i];
     if (!Number.isInteger(row) || row < 0 || row >= K) {
@@ -32,7 +39,7 @@ function sparseGatherCpu(args: {inputs: SparseGatherInputs, backend: unknown, at
         if (((bits >>> r) & 1) === 0) continue;
         let e = offsets[t] + groupPrefix(header, t, c >> 2) + popcount32(bits & below);
         for (let c2 = c & ~3; c2 < c; c2++) e += popcount32(header[h + c2]);
-        out[i * N + nt * TILE_N + c] = valueType === 'float16' ? f16BitsToF32(halves[e]) : floats[e];
+        out[i * N + nt * TILE_N + c] += valueType === 'float16' ? f16BitsToF32(halves[e]) : floats[e];
       }
     }
   }

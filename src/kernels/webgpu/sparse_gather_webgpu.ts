@@ -7,12 +7,13 @@ import {SparseGatherProgram} from './sparse_gather_program.js';
 import {runProgram} from './run_program.js';
 
 function sparseGatherWebGPU(args: {inputs: SparseGatherInputs, backend: WebGPUBackend, attrs: SparseGatherAttrs}): TensorInfo {
-  const {inputs: {indices, header, offsets, values}, backend, attrs: {K, N, valueType}} = args;
+  const {inputs: {indices, header, offsets, values, positionTable}, backend, attrs: {K, N, valueType}} = args;
   const rows = indices.shape[0];
-  const program = new SparseGatherProgram(rows, N, valueType);
+  const program = new SparseGatherProgram(rows, N, valueType, positionTable != null);
   const u = (v: number) => ({type: 'uint32' as const, data: [v]});
-  return runProgram(backend, program, [indices, header, offsets, values], 'float32',
-      [u(rows * N), u(K), u(N), u(Math.ceil(K / TILE_K))]);
+  const {positionStart = 0, positionPeriod = 1} = args.attrs;
+  return runProgram(backend, program, [indices, header, offsets, values, ...(positionTable ? [positionTable] : [])], 'float32',
+      [u(rows * N), u(K), u(N), u(Math.ceil(K / TILE_K)), u(positionStart), u(positionPeriod)]);
 }
 
 export const sparseGatherWebGPUConfig: KernelConfig = {
