@@ -211,7 +211,8 @@ describeEachBackend('decoder (bench/e2e)', (backend) => {
     } finally {
       engine.runKernel = run;
     }
-    expect(kernels).toBeGreaterThan(20);
+    // The hook saw the step: at least a layer's 8 ops (2 norms, q|k|v, cache write, attention, o, up, down) per layer.
+    expect(kernels).toBeGreaterThanOrEqual(8 * config.layers);
     expect(large).withContext("op outputs as large as a layer's keys that are not a cache").toEqual([]);
     tf.dispose([prompt, tok, next]);
     cache.dispose();
