@@ -1,7 +1,7 @@
 /**
  * tfjs-sparse: sparse weights for TensorFlow.js. Importing the package registers its kernels
  * (`SparseMatMul`, `SparseGather`, `KVCacheWrite`, and the decoder's `RowNorm`, `MLPActivation`,
- * `DecodeAttention`) on the `cpu` backend and, where tfjs-backend-webgpu is
+ * `DecodeAttention`, `RowArgMax`) on the `cpu` backend and, where tfjs-backend-webgpu is
  * loaded, on `webgpu`.
  *
  * @packageDocumentation
@@ -15,12 +15,14 @@ export type {SparseMatrixOptions, SparseMatrixTensors} from './ops/sparse_matrix
 export {sparseMatMul} from './ops/sparse_mat_mul.js';
 export type {SparseMatMulOptions} from './ops/sparse_mat_mul.js';
 export {sparseGather} from './ops/sparse_gather.js';
+export type {SparseGatherOptions} from './ops/sparse_gather.js';
 export {kvCacheWrite} from './ops/kv_cache_write.js';
 export type {KVCacheWriteOptions} from './ops/kv_cache_write.js';
 export {rowNorm} from './ops/row_norm.js';
 export type {RowNormOptions} from './ops/row_norm.js';
 export {mlpActivation} from './ops/mlp_activation.js';
 export {decodeAttention, DECODE_ATTENTION_MAX_LENGTH} from './ops/decode_attention.js';
+export {rowArgMax} from './ops/row_arg_max.js';
 export type {DecodeAttentionOptions} from './ops/decode_attention.js';
 export {denseProjection, sparseProjection} from './ops/projection.js';
 export type {Projection} from './ops/projection.js';

@@ -1,5 +1,5 @@
 /**
- * rowNorm, mlpActivation and decodeAttention against float64 references written from their
+ * rowNorm, mlpActivation, rowArgMax and decodeAttention against float64 references written from their
  * definitions, on fresh random inputs of odd sizes (rows and columns that fill no workgroup, lengths
  * that leave cache positions unused, which must not count), plus their argument errors.
  */
@@ -9,7 +9,7 @@ import {attentionRef, AttentionCase, mlpRef, rowNormRef} from './helpers/decoder
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {rng} from './helpers/random';
 import {expectAllClose} from './helpers/reference';
-import {decodeAttention, DECODE_ATTENTION_MAX_LENGTH, mlpActivation, rowNorm} from '../src/index';
+import {decodeAttention, DECODE_ATTENTION_MAX_LENGTH, mlpActivation, rowArgMax, rowNorm} from '../src/index';
 
 /** Float32 inputs through float32 kernels: relative 2e-5 of the result's scale, plus a floor. */
 function tolerance(want: Float64Array, scale: ArrayLike<number> = want.map(Math.abs)): Float64Array {
@@ -52,6 +52,31 @@ describeEachBackend('decoder ops', (backend) => {
         tf.dispose([zt, y]);
       });
     }
+  }
+
+  // Ties (values on a coarse grid), NaN that must never win, -Inf, and rows of NaN and of -Inf.
+  for (const [rows, C] of [[1, 1], [5, 3], [3, 127], [2, 4097], [1, 32000]]) {
+    it(`rowArgMax of [${rows}, ${C}] gives each row's first largest entry, skipping NaN`, async () => {
+      const r = rng(`rowArgMax ${rows} ${C} ${backend}`);
+      const x = Float32Array.from(r.normals(rows * C), (v) => Math.round(2 * v) / 2);
+      for (let i = 0; i < x.length; i++) if (r.int(17) === 0) x[i] = r.int(2) ? NaN : -Infinity;
+      if (rows > 2) {
+        x.fill(NaN, 0, C);
+        x.fill(-Infinity, C, 2 * C);
+      }
+      const want = Array.from({length: rows}, (_, row) => {
+        const entries = Array.from(x.subarray(row * C, (row + 1) * C));
+        const best = Math.max(...entries.filter((v) => !Number.isNaN(v)));
+        const at = entries.indexOf(best);
+        return at < 0 ? 0 : at;
+      });
+      const xt = tf.tensor2d(x, [rows, C]);
+      const y = rowArgMax(xt);
+      expect(y.shape).toEqual([rows]);
+      expect(y.dtype).toBe('int32');
+      expect(Array.from(await y.data())).toEqual(want);
+      tf.dispose([xt, y]);
+    });
   }
 
   const cases: AttentionCase[] = [
@@ -97,6 +122,9 @@ describeEachBackend('decoder ops', (backend) => {
     expect(() => rowNorm(x, {kind: 'layer', epsilon: -1})).toThrowError(/rowNorm: epsilon/);
     expect(() => mlpActivation(tf.zeros([2, 5]) as tf.Tensor2D, 'swiglu')).toThrowError(/even number of columns, got 5/);
     expect(() => mlpActivation(x, 'relu' as never)).toThrowError(/mlpActivation: kind must be/);
+    expect(() => rowArgMax(i)).toThrowError(/rowArgMax: x must be float32, got int32/);
+    expect(() => rowArgMax(tf.zeros([3]) as never)).toThrowError(/rowArgMax: x must be a 2-D tensor \[rows, C\], got shape \[3\]/);
+    expect(() => rowArgMax(tf.zeros([2, 0]) as tf.Tensor2D)).toThrowError('rowArgMax: x has no columns');
     expect(() => decodeAttention(x, cache, other, {length: 1})).toThrowError(/values \[2, 2, 5, 3\] and keys \[2, 2, 4, 3\] differ/);
     expect(() => decodeAttention(tf.zeros([3, 6]) as tf.Tensor2D, cache, cache, {length: 1})).toThrowError(/q has 3 rows, the cache's batch is 2/);
     expect(() => decodeAttention(x, cache, cache, {length: 5})).toThrowError(/length must be an integer in \[1, 4\]/);

@@ -1,18 +1,20 @@
 /**
  * A GPT-style decoder-only transformer in TF.js whose projections are Projections (sparse or dense:
- * params.ts), with a KV cache for incremental decoding. Everything but the projections, the sparse
- * embedding lookup and the cache writes is ordinary TF.js, and it is the same code in both modes.
+ * params.ts), with a KV cache for incremental decoding. Everything but the projections, the embedding
+ * lookup and the decoder ops of this package (norms, cache write, attention, argmax) is ordinary TF.js,
+ * and it is the same code in both modes.
  *
- * Op economy, since TF.js spends tens of µs of CPU per op: one fused q|k|v projection whose output
- * the cache writes and the decode attention read in place (a column offset), biases fused into the
- * projections, one kernel each for the norms (rowNorm), the MLP activation (mlpActivation) and, for a
- * single new position, the whole attention (decodeAttention), and folded constants (weights.ts). A
- * multi-position forward (prefill) adds the causal mask as the fused bias of the q·Kᵀ matMul, one mask
- * slice shared by all layers. Per decode step nothing is created
- * on or read from the host except the token ids the caller reads.
+ * Op economy, since TF.js spends tens of µs of CPU per op: one fused q|k|v projection whose k|v block
+ * one cache write copies and whose q the decode attention reads in place (a column offset), biases,
+ * residual adds and the MLP activation fused into the projections (applyActivated; the dense one runs
+ * mlpActivation after TF.js's fused matMul), positions added in the sparse embedding lookup, one kernel
+ * each for the norms (rowNorm), the greedy token (rowArgMax) and, for a single new position, the whole
+ * attention (decodeAttention), and folded constants (weights.ts). A multi-position forward (prefill)
+ * adds the causal mask as the fused bias of the q·Kᵀ matMul, one mask slice shared by all layers. Per
+ * decode step nothing is created on or read from the host except the token ids the caller reads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {DECODE_ATTENTION_MAX_LENGTH, decodeAttention, kvCacheWrite, rowNorm} from '../../src/index.js';
+import {DECODE_ATTENTION_MAX_LENGTH, decodeAttention, kvCacheWrite, rowArgMax, rowNorm} from '../../src/index.js';
 import {checkConfig, DecoderConfig} from './config.js';
 import {DecoderParams, disposeParams, LayerParams, paramBytes} from './params.js';
 
@@ -119,7 +121,7 @@ export class Decoder {
   /** forward, then the greedy next token of each sequence: [B] int32. */
   next(ids: tf.Tensor1D, cache: KVCache): tf.Tensor1D {
     const logits = this.forward(ids, cache);
-    const tokens = tf.argMax(logits, 1) as tf.Tensor1D;
+    const tokens = rowArgMax(logits);
     logits.dispose();
     return tokens;
   }

@@ -143,3 +143,16 @@ export interface DecodeAttentionAttrs {
   /** 0 for separate caches; H for a joint [B, 2H, L, D] cache. */
   valueHead: number;
 }
+
+export const RowArgMax = 'RowArgMax';
+
+/** Inputs: x is [rows, C] float32. */
+export interface RowArgMaxInputs extends NamedTensorInfoMap {
+  x: TensorInfo;
+}
+
+/**
+ * out[r] = the smallest c with x[r, c] = max over the row's entries that are not NaN; 0 for a row of NaN.
+ * out is [rows] int32.
+ */
+export type RowArgMaxAttrs = Record<string, never>;

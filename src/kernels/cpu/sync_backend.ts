@@ -15,7 +15,8 @@ export function read(backend: SyncBackend, t: TensorInfo): TypedArray {
   return backend.readSync(t.dataId) as TypedArray;
 }
 
-/** A new float32 tensor of `shape` holding `values`. */
-export function output(backend: SyncBackend, values: Float32Array, shape: number[]): TensorInfo {
-  return {dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32'};
+/** A new float32 (or int32) tensor of `shape` holding `values`. */
+export function output(backend: SyncBackend, values: Float32Array | Int32Array, shape: number[]): TensorInfo {
+  const dtype = values instanceof Int32Array ? 'int32' : 'float32';
+  return {dataId: backend.write(values, shape, dtype), shape, dtype};
 }
