@@ -1,5 +1,5 @@
 // Runs every test/**/*.spec.ts in Node: bundles them with esbuild (one ESM bundle; the Dawn setup first,
-// the backend probe last) and runs the bundle with the jasmine package. Writes the counts to
+// the backend probe last) and runs the bundle with the jasmine package (--bundle-only: bundles only). Writes the counts to
 // .tmp/results/node.json for scripts/test.sh and exits non-zero on any failure or if no spec ran.
 import {mkdirSync, readdirSync, writeFileSync} from 'node:fs';
 import {dirname, join, relative} from 'node:path';
@@ -40,6 +40,8 @@ await esbuild.build({
   sourcemap: 'linked',
 });
 console.log(`node: bundled ${specs.length} spec files in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+// bench/gpu_specs.sh takes the bundle to the lent GPU.
+if (process.argv.includes('--bundle-only')) process.exit(0);
 process.setSourceMapsEnabled(true);
 
 const counts = {passed: 0, failed: 0, skipped: 0, errors: 0};
