@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
-import {withBindingLimit} from './helpers/binding_limit';
+import {withBindingLimit, withFlag} from './helpers/binding_limit';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {expectAllClose, refMatMul, transpose2d} from './helpers/reference';
 import {rng} from './helpers/random';
@@ -83,17 +83,6 @@ async function poison(size: number): Promise<void> {
   t.dispose();
 }
 
-async function withTarget<T>(target: number | undefined, f: () => Promise<T>): Promise<T> {
-  if (target == null) return f();
-  const before = tf.env().getNumber(TARGET_WORKGROUPS_FLAG);
-  tf.env().set(TARGET_WORKGROUPS_FLAG, target);
-  try {
-    return await f();
-  } finally {
-    tf.env().set(TARGET_WORKGROUPS_FLAG, before);
-  }
-}
-
 describeEachBackend('sparseMatMul mlpActivation', (backend) => {
   expectNoLeakedTensors();
 
@@ -115,7 +104,8 @@ describeEachBackend('sparseMatMul mlpActivation', (backend) => {
       const F = c.kind === 'swiglu' ? N / 2 : N;
       await poison(M * F);
       const run = () => sparseMatMul(xt, w, {bias: c.bias ? bt : undefined, mlpActivation: c.kind, transposeX: c.layout === 'transposeX'});
-      const y = await withTarget(c.target, () => c.limit == null ? Promise.resolve(run()) : withBindingLimit(c.limit, async () => {
+      const target = (g: () => Promise<tf.Tensor>) => c.target == null ? g() : withFlag(TARGET_WORKGROUPS_FLAG, c.target, g);
+      const y = await target(() => c.limit == null ? Promise.resolve(run()) : withBindingLimit(c.limit, async () => {
         expect(w.columnParts().length).withContext('column strips').toBeGreaterThan(1);
         return run();
       }));
