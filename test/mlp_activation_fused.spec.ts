@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {describeEachBackend} from './helpers/backends';
 import {withBindingLimit, withFlag} from './helpers/binding_limit';
+import {mlpRef} from './helpers/decoder_ops_reference';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {expectAllClose, refMatMul, transpose2d} from './helpers/reference';
 import {rng} from './helpers/random';
@@ -46,33 +47,17 @@ const CASES: Case[] = [
   {kind: 'gelu', M: 4, K: 160, N: 200, sparsity: 0.6, bias: true, limit: 8192},
 ];
 
-/** The derivative bounds of the activations: |gelu'| < 1.13, |silu'| < 1.1. */
+/** mlpRef of the float64 z, and a tolerance from z's own: |gelu'| < 1.13, |silu'| < 1.1. */
 function reference(kind: MLPActivationKind, z: Float64Array, zTol: Float64Array, M: number, N: number): {want: Float64Array, tol: Float64Array} {
-  const erf = (x: number) => {
-    // erf by its Taylor series (|x| ≤ 3) or 1 − erfc's continued fraction: float64 references.
-    if (Math.abs(x) > 3) return Math.sign(x) * (1 - Math.exp(-x * x) / (Math.abs(x) * Math.sqrt(Math.PI)) * (1 - 1 / (2 * x * x)));
-    let term = x, sum = x;
-    for (let n = 1; n < 60; n++) {
-      term *= -x * x / n;
-      sum += term / (2 * n + 1);
-    }
-    return 2 / Math.sqrt(Math.PI) * sum;
-  };
-  const silu = (g: number) => g / (1 + Math.exp(-g));
-  if (kind === 'gelu') {
-    const want = z.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
-    return {want, tol: zTol.map((t, i) => 1.13 * t + 2e-6 * Math.abs(want[i]) + 1e-6)};
-  }
+  const want = mlpRef(z, M, N, kind);
+  if (kind === 'gelu') return {want, tol: zTol.map((t, i) => 1.13 * t + 2e-6 * Math.abs(want[i]) + 1e-6)};
   const F = N / 2;
-  const want = new Float64Array(M * F), tol = new Float64Array(M * F);
-  for (let m = 0; m < M; m++) {
-    for (let j = 0; j < F; j++) {
-      const g = z[m * N + j], u = z[m * N + F + j];
-      const o = m * F + j;
-      want[o] = silu(g) * u;
-      tol[o] = 1.1 * Math.abs(u) * zTol[m * N + j] + Math.abs(silu(g)) * zTol[m * N + F + j] + 2e-6 * Math.abs(want[o]) + 1e-6;
-    }
-  }
+  const silu = (g: number) => g / (1 + Math.exp(-g));
+  const tol = want.map((y, o) => {
+    const m = Math.floor(o / F), j = o % F;
+    const g = z[m * N + j], u = z[m * N + F + j];
+    return 1.1 * Math.abs(u) * zTol[m * N + j] + Math.abs(silu(g)) * zTol[m * N + F + j] + 2e-6 * Math.abs(y) + 1e-6;
+  });
   return {want, tol};
 }
 

@@ -22,7 +22,7 @@ export function rowNormRef(x: Float32Array, rows: number, C: number, kind: 'rms'
 }
 
 /** SwiGLU of a fused gate|up row (N = 2F), or the erf GELU. */
-export function mlpRef(z: Float32Array, rows: number, N: number, kind: 'swiglu' | 'gelu'): Float64Array {
+export function mlpRef(z: ArrayLike<number>, rows: number, N: number, kind: 'swiglu' | 'gelu'): Float64Array {
   const F = kind === 'swiglu' ? N / 2 : N;
   const out = new Float64Array(rows * F);
   for (let r = 0; r < rows; r++) {
