@@ -81,7 +81,7 @@ export class DecodeAttentionProgram implements WebGPUProgram {
         let h = bh % uniforms.H;
         let R = uniforms.D / W;
         let qBase = b * uniforms.C + uniforms.column + h * uniforms.D;
-        let rowBase = (b * uniforms.Hc + h) * uniforms.L * R;
+        let keyBase = (b * uniforms.Hc + h) * uniforms.L * R;
         let valueBase = (b * uniforms.Hc + uniforms.valueHead + h) * uniforms.L * R;
 
         // q·Kᵀ: a round covers WG / LANES positions; lane j of a position reads its elements j, j + LANES, ...
@@ -95,7 +95,7 @@ export class DecodeAttentionProgram implements WebGPUProgram {
             for (var c = lane; c < R; c += LANES) {
               let a = qBase + c * W;
               let qv = ${qRead};
-              let k = keys[rowBase + t * R + c];
+              let k = keys[keyBase + t * R + c];
               s += ${dot};
             }
           }

@@ -42,8 +42,10 @@ export class RowArgMaxProgram implements WebGPUProgram {
         var at = NONE;
         for (var c = t; c < uniforms.C; c += WG) {
           let e = x[row * uniforms.C + c];
-          // e != e: NaN never wins. Within one thread c grows, so ">" keeps the first of equal values.
-          if (e == e && (at == NONE || e > v)) {
+          // NaN never wins, told by its bits: WGSL lets a compiler assume e == e. Within one thread c
+          // grows, so ">" keeps the first of equal values.
+          let isNaN = (bitcast<u32>(e) & 0x7fffffffu) > 0x7f800000u;
+          if (!isNaN && (at == NONE || e > v)) {
             v = e;
             at = c;
           }

@@ -7,11 +7,11 @@ import {SparseGatherProgram} from './sparse_gather_program.js';
 import {runProgram} from './run_program.js';
 
 function sparseGatherWebGPU(args: {inputs: SparseGatherInputs, backend: WebGPUBackend, attrs: SparseGatherAttrs}): TensorInfo {
-  const {inputs: {indices, header, offsets, values, positionTable}, backend, attrs: {K, N, valueType}} = args;
+  const {inputs: {indices, header, offsets, values, positionTable}, backend} = args;
+  const {K, N, valueType, positionStart = 0, positionPeriod = 1} = args.attrs;
   const rows = indices.shape[0];
   const program = new SparseGatherProgram(rows, N, valueType, positionTable != null);
   const u = (v: number) => ({type: 'uint32' as const, data: [v]});
-  const {positionStart = 0, positionPeriod = 1} = args.attrs;
   return runProgram(backend, program, [indices, header, offsets, values, ...(positionTable ? [positionTable] : [])], 'float32',
       [u(rows * N), u(K), u(N), u(Math.ceil(K / TILE_K)), u(positionStart), u(positionPeriod)]);
 }
