@@ -12,6 +12,7 @@ import {pathToFileURL} from 'node:url';
 import jasmineRequire from 'jasmine-core/lib/jasmine-core/jasmine.js';
 // @ts-expect-error: nor for its Node boot.
 import boot from 'jasmine-core/lib/jasmine-core/node_boot.js';
+import {specCounter} from '../scripts/spec_counts.mjs';
 
 interface Expectation {message: string; stack?: string}
 interface Result {fullName: string; status: string; failedExpectations: Expectation[]}
@@ -21,26 +22,17 @@ const jasmine = (boot as (r: unknown) => {getEnv(): {
 }})(jasmineRequire);
 const env = jasmine.getEnv();
 env.configure({random: false});
-const counts = {passed: 0, failed: 0, skipped: 0};
-const failure = (r: Result) => {
+const {counts, reporter} = specCounter('');
+env.addReporter(reporter);
+// Failures are printed as they come: the jasmine package's console reporter is not in the bundle.
+env.addReporter({
+  specDone: (r: Result) => r.status === 'failed' && failure(r),
+  suiteDone: (r: Result) => r.failedExpectations.length > 0 && failure(r),
+});
+function failure(r: Result): void {
   console.log(`FAILED: ${r.fullName}`);
   for (const e of r.failedExpectations) console.log(`  ${e.message}`);
-};
-env.addReporter({
-  specDone(r: Result) {
-    if (r.status === 'passed') counts.passed++;
-    else if (r.status === 'failed') {
-      counts.failed++;
-      failure(r);
-    } else counts.skipped++;
-  },
-  suiteDone(r: Result) {
-    if (r.failedExpectations.length > 0) {
-      counts.failed += r.failedExpectations.length;
-      failure(r);
-    }
-  },
-});
+}
 await import(pathToFileURL(resolve('.test-build/node/specs.mjs')).href);
 const adapter = await (globalThis as {navigator?: {gpu?: GPU}}).navigator?.gpu?.requestAdapter();
 console.log(`adapter: ${adapter ? `${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}` : 'none (webgpu specs skipped)'}`);

@@ -7,6 +7,7 @@ import {fileURLToPath} from 'node:url';
 import * as esbuild from 'esbuild';
 import Jasmine from 'jasmine';
 import {nodeBundleOptions} from './node_bundle.mjs';
+import {specCounter} from './spec_counts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, '.test-build', 'node');
@@ -44,26 +45,7 @@ console.log(`node: bundled ${specs.length} spec files in ${((performance.now() -
 if (process.argv.includes('--bundle-only')) process.exit(0);
 process.setSourceMapsEnabled(true);
 
-const counts = {passed: 0, failed: 0, skipped: 0, errors: 0};
-const durations = [];
-const countsReporter = {
-  specDone(r) {
-    durations.push([r.duration ?? 0, r.fullName]);
-    if (r.status === 'passed') counts.passed++;
-    else if (r.status === 'failed') counts.failed++;
-    else counts.skipped++;  // pending, excluded (a backend that is not present)
-  },
-  suiteDone(r) {
-    if (r.failedExpectations.length > 0) counts.errors++;  // beforeAll / afterAll errors
-  },
-  jasmineDone(r) {
-    counts.errors += r.failedExpectations.length;  // errors outside any suite
-    if (r.overallStatus === 'incomplete') {
-      console.log(`node: run incomplete: ${r.incompleteReason}`);
-      counts.errors++;
-    }
-  },
-};
+const {counts, durations, reporter: countsReporter} = specCounter('node: ');
 
 const runner = new Jasmine({projectBaseDir: root});
 runner.exitOnCompletion = false;
@@ -81,10 +63,9 @@ if (process.env.TEST_TIMES) {
   durations.sort((a, b) => b[0] - a[0]);
   for (const [ms, name] of durations.slice(0, Number(process.env.TEST_TIMES) || 15)) console.log(`${String(ms).padStart(6)} ms  ${name}`);
 }
-const failed = counts.failed + counts.errors;
-const total = counts.passed + failed + counts.skipped;
-writeFileSync(resultFile, JSON.stringify({...counts, failed, total}));
-console.log(`node: ${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped`);
-if (counts.passed === 0) console.log('node: no spec passed');
+const {passed, failed, skipped} = counts;
+writeFileSync(resultFile, JSON.stringify({passed, failed, skipped, total: passed + failed + skipped}));
+console.log(`node: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (passed === 0) console.log('node: no spec passed');
 // Dawn keeps handles open; leave explicitly.
-process.exit(failed > 0 || counts.passed === 0 ? 1 : 0);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
