@@ -7,7 +7,7 @@
  * 0 to 100%; then its errors. The output buffer is poisoned with NaN first, so an unwritten entry shows.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {describeEachBackend} from './helpers/backends';
+import {describeEachBackend, describeEachProgram} from './helpers/backends';
 import {withBindingLimit, withFlag} from './helpers/binding_limit';
 import {mlpRef} from './helpers/decoder_ops_reference';
 import {expectNoLeakedTensors} from './helpers/leaks';
@@ -68,7 +68,7 @@ async function poison(size: number): Promise<void> {
   t.dispose();
 }
 
-describeEachBackend('sparseMatMul mlpActivation', (backend) => {
+describeEachProgram('sparseMatMul mlpActivation', (backend) => {
   expectNoLeakedTensors();
 
   for (const c of CASES) {

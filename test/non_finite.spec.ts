@@ -6,7 +6,7 @@
  * x·Wᵀ of the gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {describeEachBackend} from './helpers/backends';
+import {describeEachProgram} from './helpers/backends';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {expectAllClose, refMatMul, transpose2d} from './helpers/reference';
 import {rng} from './helpers/random';
@@ -61,7 +61,7 @@ async function check(c: Case, label: string): Promise<void> {
   w.dispose();
 }
 
-describeEachBackend('sparseMatMul with NaN and ±Inf', (backend) => {
+describeEachProgram('sparseMatMul with NaN and ±Inf', (backend) => {
   expectNoLeakedTensors();
 
   // K = 70, N = 45: 3 × 2 tiles with partial edge tiles. Row 40 of w is empty, so an Inf there meets

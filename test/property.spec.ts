@@ -10,7 +10,7 @@
  * type × fused or split-K × layout), shared with the other specs; shapes themselves compile nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {describeEachBackend} from './helpers/backends';
+import {describeEachProgram} from './helpers/backends';
 import {itHolds} from './helpers/property';
 import {Rng} from './helpers/random';
 import {flushesSubnormals, mismatch, refMatMul, transpose2d} from './helpers/reference';
@@ -84,7 +84,7 @@ async function checkCase(c: MatMulCase, flush: boolean): Promise<string | null> 
   return found.length === 0 ? null : `${describeCase(c)}: ${found.join('; ')}`;
 }
 
-describeEachBackend('sparseMatMul property', (backend) => {
+describeEachProgram('sparseMatMul property', (backend) => {
   // Split K over at most this many workgroups instead of 2048: the same code, with every split count a
   // case can need, at a cost SwiftShader can bear.
   let target = 0;

@@ -5,7 +5,7 @@
  * strips (an artificial binding limit), rank-3 and transposed x; then its gradient and its errors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {describeEachBackend} from './helpers/backends';
+import {describeEachProgram} from './helpers/backends';
 import {withBindingLimit} from './helpers/binding_limit';
 import {expectNoLeakedTensors} from './helpers/leaks';
 import {expectAllClose, refMatMul, transpose2d} from './helpers/reference';
@@ -31,7 +31,7 @@ const CASES: Case[] = [
   {M: 4, K: 160, N: 200, bias: true, limit: 8192},
 ];
 
-describeEachBackend('sparseMatMul residual', (backend) => {
+describeEachProgram('sparseMatMul residual', (backend) => {
   expectNoLeakedTensors();
 
   for (const c of CASES) {

@@ -4,7 +4,7 @@
  * documented in helpers/reference.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {describeEachBackend} from './helpers/backends';
+import {describeEachProgram} from './helpers/backends';
 import {expectAllClose, refMatMul, RefOptions} from './helpers/reference';
 import {Rng, rng} from './helpers/random';
 import {Activation, SparseMatrix, sparseMatMul, SparseMatMulOptions, ValueType} from '../src/index';
@@ -143,7 +143,7 @@ function structuredWeight(K: number, N: number, label: string): Float32Array {
 // The webgpu kernel compiles one shader per variant (rows per workgroup: 1, 2, 4, 8 or 16 for up to
 // 63 rows, value type, transposeX, activation, bias, prelu), which is slow on SwiftShader. So most cases
 // use 3 or 4 rows and share variants; the odd shapes still cover 1, 2, 3, 5 and 64+ rows.
-describeEachBackend('sparseMatMul', (backend) => {
+describeEachProgram('sparseMatMul', (backend) => {
   // Odd sizes on every side. From 64 rows of x on, webgpu runs its tiled program (slow to compile on
   // SwiftShader), so the tall cases share one shader variant (no size-1 dimension in x or y).
   const shapes: Case[] = [

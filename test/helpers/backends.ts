@@ -45,6 +45,44 @@ export function describeEachBackend(name: string, body: (backend: string) => voi
   }
 }
 
+/**
+ * The webgpu kernel's programs, each forced for every M through its flag: the skinny program runs below
+ * TFJS_SPARSE_TILED_MIN_ROWS rows of x and the tiled one from there, so without this most shapes would
+ * meet only one of them.
+ */
+const PROGRAM_SUITES: Array<{label: string, flags: Record<string, number>}> = [
+  {label: 'tiled program for every M', flags: {TFJS_SPARSE_TILED_MIN_ROWS: 1, TFJS_SPARSE_TILED_TARGET_WORKGROUPS: 8}},
+];
+
+/**
+ * `describeEachBackend(name, body)`, plus one suite per webgpu program in PROGRAM_SUITES, named
+ * `<name> [backend: webgpu] [<program>]`, with that program forced (and skipped with webgpu). Flags are
+ * set in beforeAll and restored in afterAll; a spec that sets one of them itself overrides it.
+ */
+export function describeEachProgram(name: string, body: (backend: string) => void): void {
+  describeEachBackend(name, body);
+  if (!candidates().includes('webgpu')) return;
+  for (const {label, flags} of PROGRAM_SUITES) {
+    describe(`${name} ${marker('webgpu')} [${label}]`, () => {
+      let previous = '';
+      const before: Record<string, number> = {};
+      beforeAll(async () => {
+        previous = tf.getBackend();
+        if (!(await tf.setBackend('webgpu'))) throw new Error('backend webgpu failed to initialise');
+        for (const [flag, value] of Object.entries(flags)) {
+          before[flag] = tf.env().getNumber(flag);
+          tf.env().set(flag, value);
+        }
+      });
+      afterAll(async () => {
+        for (const [flag, value] of Object.entries(before)) tf.env().set(flag, value);
+        if (previous) await tf.setBackend(previous);
+      });
+      body('webgpu');
+    });
+  }
+}
+
 /** What `prepareBackends()` found; empty before it ran. */
 export const backendStatus: {available: string[], missing: Record<string, string>} = {available: [], missing: {}};
 

@@ -1,15 +1,16 @@
 /**
- * The webgpu SparseMatMul kernel: the skinny LSCD program for every M (a tiled program that expanded W
- * tiles in workgroup memory measured slower at every M: bench/NOTES.md), split over K when N and M
- * alone cannot fill the GPU.
+ * The webgpu SparseMatMul kernel: the skinny LSCD program for few rows of x, the tiled one (W expanded
+ * in registers, x in workgroup memory) from TILED_MIN_ROWS rows, each split over K when N and M alone
+ * cannot fill the GPU.
  */
 import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
-import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
 import {backendLimits, checkBindingBytes} from '../backend_limits.js';
 import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
-import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, SkinnyConfig, skinnyWorkgroupBytes, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, skinnyWorkgroupBytes, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
+import {SparseMatMulTiledProgram, TILED_COLUMNS, TILED_ROWS, TiledRows} from './sparse_mat_mul_tiled_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {epilogueActivation} from './epilogue_wgsl.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
@@ -19,6 +20,14 @@ import {runProgram} from './run_program.js';
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 2048);
+/** Rows of x from which the tiled program runs instead of the skinny one; the bench sweeps it. */
+export const TILED_MIN_ROWS_FLAG = 'TFJS_SPARSE_TILED_MIN_ROWS';
+env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
+/** Workgroups a tiled dispatch should have before K is split across them. */
+export const TILED_TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TILED_TARGET_WORKGROUPS';
+env().registerFlag(TILED_TARGET_WORKGROUPS_FLAG, () => 512);
+/** The fewest tile rows of K a tiled split walks. */
+const TILED_MIN_TILE_ROWS = 8;
 const MAX_DISPATCH = 65535;
 
 type Uniform = {type: 'uint32' | 'float32', data: number[]};
@@ -54,6 +63,27 @@ export function planSplits(KT: number, otherWorkgroups: number, partialBytes: nu
   return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
 }
 
+/** The tiled program's rows per workgroup: the fewest of 16, 32, 64 that cover M. */
+export function tiledRows(M: number): TiledRows {
+  return TILED_ROWS.find((r) => r >= M) ?? TILED_ROWS[TILED_ROWS.length - 1];
+}
+
+/** Splits K so that a tiled dispatch has about TILED_TARGET_WORKGROUPS workgroups. */
+export function planTiledSplits(KT: number, otherWorkgroups: number): {splits: number, tileRowsPerSplit: number} {
+  const target = env().getNumber(TILED_TARGET_WORKGROUPS_FLAG);
+  const want = Math.max(1, Math.min(Math.ceil(target / otherWorkgroups), Math.floor(KT / TILED_MIN_TILE_ROWS)));
+  const tileRowsPerSplit = Math.ceil(KT / want);
+  return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
+}
+
+/** What the product runs: a program per rows of x, the workgroups along M and N, and the K splits. */
+interface Plan {
+  rows: number;
+  splits: number;
+  tileRowsPerSplit: number;
+  program(rowBlocks: number, partials: boolean): WebGPUProgram;
+}
+
 /** Every array the programs bind must fit one binding; a SparseMatrix is split by columns before this. */
 function checkBindings(inputs: SparseMatMulInputs, attrs: SparseMatMulAttrs, backend: WebGPUBackend): void {
   const limits = backendLimits(backend);
@@ -85,18 +115,34 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const hasBias = inputs.bias != null;
   const hasPrelu = inputs.preluActivationWeights != null;
   const hasResidual = inputs.residual != null;
-  // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
-  const MT = rowsPerGroup(M, backend.device.limits.maxComputeWorkgroupStorageSize);
-  const rowGroups = Math.ceil(M / MT);
-  const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
+  const swiglu = attrs.mlpActivation === 'swiglu';
+  const common = {valueType, transposeX, activation: epilogueActivation(attrs), hasBias, hasPrelu, hasResidual};
+  const plan = (): Plan => {
+    if (M >= env().getNumber(TILED_MIN_ROWS_FLAG)) {
+      const rows = tiledRows(M);
+      const colBlocks = Math.ceil(N / TILED_COLUMNS);
+      const rowBlocks = Math.ceil(M / rows);
+      const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planTiledSplits(KT, colBlocks * rowBlocks);
+      return {rows, ...split, program: (groups, partials) => new SparseMatMulTiledProgram(M, N,
+          {rows, splits: split.splits, partials, rowBlocks: groups, ...common})};
+    }
+    // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
+    const rows = rowsPerGroup(M, backend.device.limits.maxComputeWorkgroupStorageSize);
+    const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
+    const rowBlocks = Math.ceil(M / rows);
+    const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :
+        planSplits(KT, colBlocks * rowBlocks, 4 * M * N, 4 * (header.shape[0] + values.shape[0]));
+    return {rows, ...split, program: (groups, partials) => new SparseMatMulSkinnyProgram(M, N,
+        {rowsPerGroup: rows, splits: split.splits, partials, rowGroups: groups, ...common})};
+  };
+  const {rows, splits, tileRowsPerSplit, program} = plan();
+  const rowGroups = Math.ceil(M / rows);
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
-  const chunkRows = MAX_DISPATCH * MT;
-  const {splits, tileRowsPerSplit} = rowGroups > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planSplits(KT, colBlocks * rowGroups, 4 * M * N, 4 * (header.shape[0] + values.shape[0]));
+  const chunkRows = MAX_DISPATCH * rows;
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   // SwiGLU pairs columns that lie in different workgroups: it always takes the reduce pass, or beyond
   // one dispatch's rows, its own kernel after the product.
-  const swiglu = attrs.mlpActivation === 'swiglu';
   if (swiglu && rowGroups > MAX_DISPATCH) {
     const z = sparseMatMulWebGPU({inputs, backend, attrs: {...attrs, mlpActivation: undefined}});
     const out = runMLPActivation(backend, z, 'swiglu');
@@ -104,20 +150,15 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
     return out;
   }
   const twoPass = splits > 1 || swiglu;
-  const config = (groups: number): SkinnyConfig => ({
-    rowsPerGroup: MT, splits, partials: twoPass, rowGroups: groups, valueType, transposeX,
-    activation: epilogueActivation(attrs), hasBias, hasPrelu, hasResidual,
-  });
   if (!twoPass) {
     let out: TensorInfo | undefined;
     for (let m0 = 0; m0 < M; m0 += chunkRows) {
-      const program = new SparseMatMulSkinnyProgram(M, N, config(Math.ceil(Math.min(chunkRows, M - m0) / MT)));
-      out = runProgram(backend, program, [...encoded, ...epilogueInputs], 'float32', uniforms(m0), out);
+      out = runProgram(backend, program(Math.ceil(Math.min(chunkRows, M - m0) / rows), false),
+          [...encoded, ...epilogueInputs], 'float32', uniforms(m0), out);
     }
     return out!;
   }
-  const partials = runProgram(backend,
-      new SparseMatMulSkinnyProgram(M, N, config(rowGroups)), encoded, 'float32', uniforms(0));
+  const partials = runProgram(backend, program(rowGroups, true), encoded, 'float32', uniforms(0));
   const reduce = new SplitKReduceProgram(M, N, {
     activation: swiglu ? 'swiglu' : epilogueActivation(attrs), hasBias, hasPrelu, hasResidual,
   });
