@@ -26,6 +26,9 @@ env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
 /** Workgroups a tiled dispatch should have before K is split across them. */
 export const TILED_TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TILED_TARGET_WORKGROUPS';
 env().registerFlag(TILED_TARGET_WORKGROUPS_FLAG, () => 512);
+/** The most x rows a tiled workgroup owns (16, 32 or 64): one accumulator per row in each lane. */
+export const TILED_MAX_ROWS_FLAG = 'TFJS_SPARSE_TILED_MAX_ROWS';
+env().registerFlag(TILED_MAX_ROWS_FLAG, () => 64);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 const MAX_DISPATCH = 65535;
@@ -63,9 +66,11 @@ export function planSplits(KT: number, otherWorkgroups: number, partialBytes: nu
   return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
 }
 
-/** The tiled program's rows per workgroup: the fewest of 16, 32, 64 that cover M. */
-export function tiledRows(M: number): TiledRows {
-  return TILED_ROWS.find((r) => r >= M) ?? TILED_ROWS[TILED_ROWS.length - 1];
+/** The tiled program's rows per workgroup: the fewest of 16, 32, 64 that cover M, up to `max`. */
+export function tiledRows(M: number, max: number): TiledRows {
+  const allowed = TILED_ROWS.filter((r) => r <= max);
+  if (allowed.length === 0) throw new Error(`${TILED_MAX_ROWS_FLAG} must be at least ${TILED_ROWS[0]}, got ${max}`);
+  return allowed.find((r) => r >= M) ?? allowed[allowed.length - 1];
 }
 
 /** Splits K so that a tiled dispatch has about TILED_TARGET_WORKGROUPS workgroups. */
@@ -119,7 +124,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const common = {valueType, transposeX, activation: epilogueActivation(attrs), hasBias, hasPrelu, hasResidual};
   const plan = (): Plan => {
     if (M >= env().getNumber(TILED_MIN_ROWS_FLAG)) {
-      const rows = tiledRows(M);
+      const rows = tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG));
       const colBlocks = Math.ceil(N / TILED_COLUMNS);
       const rowBlocks = Math.ceil(M / rows);
       const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planTiledSplits(KT, colBlocks * rowBlocks);
