@@ -1,29 +1,30 @@
 /**
  * The tiled (prefill) LSCD program: many rows of x against a sparse W, bound by arithmetic.
  *
- * A workgroup of 8 warps × 32 lanes owns ROWS rows of x and 8 tile columns (256 outputs), and walks a
- * range of tile rows of K. Per tile row, the workgroup stages the x window (ROWS × 32) in workgroup
- * memory; lane c of warp j expands column c of its tile into dense form in registers, one row at a time
- * (an absent weight is 0), and multiplies it with every staged row: ROWS FMAs per weight, with x read as
- * vec4 broadcasts. Absent weights cost FMAs too, so the time does not fall with sparsity; what it gains
- * over the skinny program is that x is read once per 4 FMAs from workgroup memory instead of once per
- * FMA through L1, and that NaN and ±Inf in x propagate as in dense matMul with no extra path.
+ * A workgroup of 16 × 16 threads owns ROWS rows of x and 128 columns (4 tile columns), and walks a range
+ * of tile rows of K, half a tile row (16 rows of K) per step. Each step, the workgroup expands the step's
+ * W block from the bitmaps into dense form in workgroup memory (an absent weight is 0) and stages the x
+ * block beside it; then each thread multiplies them as dense, with ROWS / 16 rows × 8 columns of outputs
+ * in registers: per row of K, 3 or 4 vec4 reads feed 32 or 64 FMAs. Absent weights cost FMAs too, so the
+ * time does not fall with sparsity; NaN and ±Inf in x propagate as in dense matMul with no extra path.
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {ValueType} from '../../ops/format.js';
 import {EpilogueActivation, epilogueWgsl} from './epilogue_wgsl.js';
 
-const LANES = 32;
-const WARPS = 8;
-/** Output columns one workgroup covers. */
-export const TILED_COLUMNS = LANES * WARPS;
-/** x rows a workgroup may own (each lane keeps one accumulator per row). */
-export const TILED_ROWS = [16, 32, 64] as const;
+/** Threads along M and along N. */
+const THREADS = 16;
+/** Output columns one workgroup covers: 8 per thread. */
+export const TILED_COLUMNS = 8 * THREADS;
+/** Rows of K per step: half a tile row. */
+const STEP_K = 16;
+/** x rows a workgroup may own: 4 or 8 per thread. */
+export const TILED_ROWS = [64, 128] as const;
 export type TiledRows = typeof TILED_ROWS[number];
 
-/** Bytes of workgroup memory for `rows` rows: the x window, rows × 32 f32. */
+/** Bytes of workgroup memory for `rows` rows: the x block and the W block of one step (f32), and the range. */
 export function tiledWorkgroupBytes(rows: number): number {
-  return rows * LANES * 4;
+  return 4 * STEP_K * (rows + TILED_COLUMNS) + 8;
 }
 
 export interface TiledConfig {
@@ -50,7 +51,7 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   variableNames = ['x', 'header', 'offsets', 'values'];
   uniforms = 'M : u32, K : u32, N : u32, KT : u32, NT : u32, tileRowsPerSplit : u32, mOffset : u32, alpha : f32,';
-  workgroupSize: [number, number, number] = [LANES * WARPS, 1, 1];
+  workgroupSize: [number, number, number] = [THREADS * THREADS, 1, 1];
   private readonly cfg: TiledConfig;
 
   constructor(M: number, N: number, cfg: TiledConfig) {
@@ -69,98 +70,136 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
     const {rows: ROWS, valueType, transposeX} = this.cfg;
     const fused = !this.cfg.partials;
     const f16 = valueType === 'float16';
-    const ms = Array.from({length: ROWS}, (_, m) => m);
-    // Row r of the lane's column, dense: the next stored value where bit r is set, else 0. The value is
-    // read either way (a select, not a branch), so the 32 reads do not wait on one another.
+    // Row quads per thread: quad q holds rows 64 q + 4 tm .. + 3.
+    const quads = ROWS / 64;
+    const RU = ROWS / 4;
     const value = f16 ? 'unpack2x16float(fetch(p / 2u))[p & 1u]' : 'bitcast<f32>(fetch(p))';
-    const quad = (q: number) => {
-      const expand = [0, 1, 2, 3].map((i) => {
-        const r = 4 * q + i;
-        return `let b${i} = (w >> ${r}u) & 1u;
-            let w${i} = select(0.0, ${value}, b${i} == 1u);
-            p = p + b${i};`;
-      }).join('\n            ');
-      const fmas = ms.map((m) =>
-        `{ let v = xs[${m * 8 + q}]; a${m} = fma(v.w, w3, fma(v.z, w2, fma(v.y, w1, fma(v.x, w0, a${m})))); }`,
-      ).join('\n            ');
+    const accNames = (q: number, i: number) => [`c${q}_${i}a`, `c${q}_${i}b`];
+    const kRow = (k: number) => {
+      const xs = Array.from({length: quads}, (_, q) => `let x${q} = xs[${k * RU}u + ((tm + ${16 * q}u) ^ ${k % 8}u)];`);
+      const fmas = [];
+      for (let q = 0; q < quads; q++) {
+        for (let i = 0; i < 4; i++) {
+          const [a, b] = accNames(q, i);
+          const xi = `vec4<f32>(x${q}.${'xyzw'[i]})`;
+          fmas.push(`${a} = fma(${xi}, wa, ${a});`, `${b} = fma(${xi}, wb, ${b});`);
+        }
+      }
       return `{
-            ${expand}
-            ${fmas}
+            let wa = ws[${k * 32}u + tn];
+            let wb = ws[${k * 32 + 16}u + tn];
+            ${xs.join('\n            ')}
+            ${fmas.join('\n            ')}
           }`;
     };
-    const xAt = transposeX ? '(k) * uniforms.M + (m)' : '(m) * uniforms.K + (k)';
+    const accs = [];
+    for (let q = 0; q < quads; q++) for (let i = 0; i < 4; i++) accs.push(...accNames(q, i));
+    const stores = [];
+    for (let q = 0; q < quads; q++) {
+      for (let i = 0; i < 4; i++) {
+        const [a, b] = accNames(q, i);
+        stores.push(`store4(mBase + ${64 * q + i}u + 4u * tm, nBase + 4u * tn, ${a});`,
+            `store4(mBase + ${64 * q + i}u + 4u * tm, nBase + 64u + 4u * tn, ${b});`);
+      }
+    }
+    const xIndex = transposeX ? 'k * uniforms.M + m' : 'm * uniforms.K + k';
     const columnsBefore = [0, 1, 2].map((c) =>
-      `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), lane % 4u > ${c}u);`).join('\n          ');
+      `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), cc % 4u > ${c}u);`).join('\n            ');
 
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
       // 8 u16 group prefixes), tiles column-strip major. offsets: first value of each tile. values: f16
       // pairs or f32 bits, one word each. result: [M, N], or [splits, M, N] partial sums.
       ${fused ? epilogueWgsl(this.cfg.activation, this.cfg.hasBias, this.cfg.hasResidual) : ''}
-      const LANES = ${LANES}u;
-      const WARPS = ${WARPS}u;
       const ROWS = ${ROWS}u;
-      // The x window of one tile row: row m's 32 values as 8 vec4 along K (m * 8 + k / 4). Every lane
-      // of a warp reads the same vec4 at once, a broadcast.
-      var<workgroup> xs : array<vec4<f32>, ${ROWS * 8}>;
-      // The workgroup's tile rows [begin, end). TF.js's workgroupId is a private copy, which WGSL cannot
+      const COLUMNS = ${TILED_COLUMNS}u;
+      // The step's x block: x(k, m) in vec4 k * ROWS / 4 + ((m / 4) ^ (k % 8)), component m % 4. A
+      // thread reads rows 4 tm .. 4 tm + 3 of one k as a vec4; the XOR spreads the staging writes (16
+      // rows of K apart) over the banks.
+      var<workgroup> xs : array<vec4<f32>, ${STEP_K * RU}>;
+      // The step's W block, dense: w(k, c) in vec4 k * 32 + c / 4, component c % 4.
+      var<workgroup> ws : array<vec4<f32>, ${STEP_K * 32}>;
+      // The workgroup's steps [begin, end). TF.js's workgroupId is a private copy, which WGSL cannot
       // prove uniform; a uniform load of this makes the loop around the barriers uniform.
-      var<workgroup> tileRows : vec2<u32>;
+      var<workgroup> steps : vec2<u32>;
 
       fn fetch(i : u32) -> u32 {
         return bitcast<u32>(values[min(i, arrayLength(&values) - 1u)]);
       }
 
-      // The bits of the rows of tile row k0 that lie inside K.
-      fn rowsIn(k0 : u32) -> u32 {
-        let rows = uniforms.K - k0;
+      // The bits of the rows of tile row kt that lie inside K.
+      fn rowsIn(kt : u32) -> u32 {
+        let rows = uniforms.K - kt * 32u;
         return select(0xffffffffu, (1u << rows) - 1u, rows < 32u);
       }
 
-      // x[m][k], 0 outside x: rows past M and K contribute nothing and are never read.
+      // x[m][k], 0 outside x: rows past M and K add nothing.
       fn xAt(m : u32, k : u32) -> f32 {
         if (m >= uniforms.M || k >= uniforms.K) { return 0.0; }
-        return x[${xAt}];
+        return x[${xIndex}];
+      }
+
+      // Stages x rows mBase .. + ROWS, K rows k0 .. k0 + 16: threads along K, so reads of x coalesce.
+      fn stageX(mBase : u32, k0 : u32) {
+        let k = localIndex % 16u;
+        for (var m = localIndex / 16u; m < ROWS; m = m + 16u) {
+          xs[k * ${RU}u + ((m / 4u) ^ (k % 8u))][m % 4u] = xAt(mBase + m, k0 + k);
+        }
+      }
+
+      // Expands W rows k0 .. k0 + 16, columns nBase .. + 128, into ws: thread c % 128 walks its column's
+      // bitmap over 8 rows; the value index counts the set bits before each row.
+      fn expandW(nBase : u32, k0 : u32) {
+        let c = localIndex % COLUMNS;
+        let half = localIndex / COLUMNS;
+        let nt = (nBase + c) / 32u;
+        let kt = k0 / 32u;
+        let r0 = k0 % 32u + half * 8u;
+        var w = 0u;
+        var p = 0u;
+        if (nt < uniforms.NT) {
+          let t = nt * uniforms.KT + kt;
+          let h = t * 36u;
+          let cc = c % 32u;
+          let g = cc / 4u;
+          let prefixes = u32(header[h + 32u + g / 2u]);
+          var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
+          ${columnsBefore}
+          let bits = u32(header[h + cc]);
+          w = bits & rowsIn(kt);
+          p = e + countOneBits(bits & ((1u << r0) - 1u));
+        }
+        for (var j = 0u; j < 8u; j = j + 1u) {
+          let bit = (w >> (r0 + j)) & 1u;
+          ws[(half * 8u + j) * 32u + c / 4u][c % 4u] = select(0.0, ${value}, bit == 1u);
+          p = p + bit;
+        }
       }
 
       fn main() {
-        let lane = localIndex % LANES;
-        let warp = localIndex / LANES;
-        let nt = workgroupId.x * WARPS + warp;
-        let n = nt * LANES + lane;
+        let tm = localIndex / 16u;
+        let tn = localIndex % 16u;
+        let nBase = workgroupId.x * COLUMNS;
         let mBase = uniforms.mOffset + workgroupId.z * ROWS;
-        ${ms.map((m) => `var a${m} = 0.0;`).join(' ')}
+        ${accs.map((a) => `var ${a} = vec4<f32>(0.0);`).join(' ')}
         if (localIndex == 0u) {
           let begin = workgroupId.y * uniforms.tileRowsPerSplit;
-          tileRows = vec2<u32>(begin, min(begin + uniforms.tileRowsPerSplit, uniforms.KT));
+          steps = 2u * vec2<u32>(begin, min(begin + uniforms.tileRowsPerSplit, uniforms.KT));
         }
-        let range = workgroupUniformLoad(&tileRows);
-        for (var kt = range.x; kt < range.y; kt = kt + 1u) {
-          let k0 = kt * 32u;
-          // Stage the window: vec4 i is row i / 8, columns 4 (i % 8) ..; lanes along K, so reads of x
-          // coalesce and writes to xs do not share banks.
-          for (var i = localIndex; i < ROWS * 8u; i = i + LANES * WARPS) {
-            let m = mBase + i / 8u;
-            let k = k0 + (i % 8u) * 4u;
-            xs[i] = vec4<f32>(xAt(m, k), xAt(m, k + 1u), xAt(m, k + 2u), xAt(m, k + 3u));
-          }
+        let range = workgroupUniformLoad(&steps);
+        for (var s = range.x; s < range.y; s = s + 1u) {
+          let k0 = s * 16u;
+          stageX(mBase, k0);
+          expandW(nBase, k0);
           workgroupBarrier();
-          if (nt < uniforms.NT) {
-            let t = nt * uniforms.KT + kt;
-            let h = t * 36u;
-            let g = lane / 4u;
-            let prefixes = u32(header[h + 32u + g / 2u]);
-            var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
-            ${columnsBefore}
-            let w = u32(header[h + lane]) & rowsIn(k0);
-            var p = e;
-            ${Array.from({length: 8}, (_, q) => quad(q)).join('\n            ')}
-          }
+          ${Array.from({length: STEP_K}, (_, k) => kRow(k)).join('\n          ')}
           workgroupBarrier();
         }
-        if (nt < uniforms.NT) {
-          ${ms.map((m) => `store(mBase + ${m}u, n, a${m});`).join('\n          ')}
-        }
+        ${stores.join('\n        ')}
+      }
+
+      fn store4(m : u32, n : u32, s : vec4<f32>) {
+        for (var j = 0u; j < 4u; j = j + 1u) { store(m, n + j, s[j]); }
       }
 
       fn store(m : u32, n : u32, s : f32) {

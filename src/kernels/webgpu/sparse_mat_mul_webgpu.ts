@@ -10,7 +10,7 @@ import {backendLimits, checkBindingBytes} from '../backend_limits.js';
 import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
 import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, skinnyWorkgroupBytes, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
-import {SparseMatMulTiledProgram, TILED_COLUMNS, TILED_ROWS, TiledRows} from './sparse_mat_mul_tiled_program.js';
+import {SparseMatMulTiledProgram, TILED_COLUMNS, TILED_ROWS, tiledWorkgroupBytes, TiledRows} from './sparse_mat_mul_tiled_program.js';
 import {SparseMatMulTransposedProgram} from './sparse_mat_mul_transposed_program.js';
 import {epilogueActivation} from './epilogue_wgsl.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
@@ -26,9 +26,9 @@ env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
 /** Workgroups a tiled dispatch should have before K is split across them. */
 export const TILED_TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TILED_TARGET_WORKGROUPS';
 env().registerFlag(TILED_TARGET_WORKGROUPS_FLAG, () => 512);
-/** The most x rows a tiled workgroup owns (16, 32 or 64): one accumulator per row in each lane. */
+/** The most x rows a tiled workgroup owns (64 or 128). */
 export const TILED_MAX_ROWS_FLAG = 'TFJS_SPARSE_TILED_MAX_ROWS';
-env().registerFlag(TILED_MAX_ROWS_FLAG, () => 64);
+env().registerFlag(TILED_MAX_ROWS_FLAG, () => 128);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 const MAX_DISPATCH = 65535;
@@ -66,10 +66,13 @@ export function planSplits(KT: number, otherWorkgroups: number, partialBytes: nu
   return {splits: Math.ceil(KT / tileRowsPerSplit), tileRowsPerSplit};
 }
 
-/** The tiled program's rows per workgroup: the fewest of 16, 32, 64 that cover M, up to `max`. */
-export function tiledRows(M: number, max: number): TiledRows {
-  const allowed = TILED_ROWS.filter((r) => r <= max);
-  if (allowed.length === 0) throw new Error(`${TILED_MAX_ROWS_FLAG} must be at least ${TILED_ROWS[0]}, got ${max}`);
+/**
+ * The tiled program's rows per workgroup: the fewest of 64, 128 that cover M, up to `max` and within the
+ * device's workgroup memory; null where the device holds neither (the skinny program runs).
+ */
+export function tiledRows(M: number, max: number, workgroupStorageBytes: number): TiledRows | null {
+  const allowed = TILED_ROWS.filter((r) => r <= max && tiledWorkgroupBytes(r) <= workgroupStorageBytes);
+  if (allowed.length === 0) return null;
   return allowed.find((r) => r >= M) ?? allowed[allowed.length - 1];
 }
 
@@ -123,8 +126,11 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   const swiglu = attrs.mlpActivation === 'swiglu';
   const common = {valueType, transposeX, activation: epilogueActivation(attrs), hasBias, hasPrelu, hasResidual};
   const plan = (): Plan => {
-    if (M >= env().getNumber(TILED_MIN_ROWS_FLAG)) {
-      const rows = tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG));
+    const workgroupBytes = backend.device.limits.maxComputeWorkgroupStorageSize;
+    const tiled = M >= env().getNumber(TILED_MIN_ROWS_FLAG) ?
+        tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG), workgroupBytes) : null;
+    if (tiled != null) {
+      const rows = tiled;
       const colBlocks = Math.ceil(N / TILED_COLUMNS);
       const rowBlocks = Math.ceil(M / rows);
       const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planTiledSplits(KT, colBlocks * rowBlocks);
@@ -132,7 +138,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
           {rows, splits: split.splits, partials, rowBlocks: groups, ...common})};
     }
     // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
-    const rows = rowsPerGroup(M, backend.device.limits.maxComputeWorkgroupStorageSize);
+    const rows = rowsPerGroup(M, workgroupBytes);
     const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
     const rowBlocks = Math.ceil(M / rows);
     const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :
