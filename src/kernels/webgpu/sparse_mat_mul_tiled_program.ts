@@ -73,7 +73,6 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
     // Row quads per thread: quad q holds rows 64 q + 4 tm .. + 3.
     const quads = ROWS / 64;
     const RU = ROWS / 4;
-    const value = f16 ? 'unpack2x16float(fetch(p / 2u))[p & 1u]' : 'bitcast<f32>(fetch(p))';
     const accNames = (q: number, i: number) => [`c${q}_${i}a`, `c${q}_${i}b`];
     const kRow = (k: number) => {
       const xs = Array.from({length: quads}, (_, q) => `let x${q} = xs[${k * RU}u + ((tm + ${16 * q}u) ^ ${k % 8}u)];`);
@@ -102,9 +101,19 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
             `store4(mBase + ${64 * q + i}u + 4u * tm, nBase + 64u + 4u * tn, ${b});`);
       }
     }
+    const xVars = Array.from({length: ROWS / 16}, (_, i) => `xr${i}`);
+    // Step s + 1's 8 stored words (f16 pairs or f32), read before step s is multiplied; the value index
+    // of row j counts the set bits below it.
+    const index = (j: number) => `(hw.y + countOneBits(hw.x & ${(1 << j) - 1}u))`;
+    const wLoads = (decl: string) => Array.from({length: 8}, (_, j) =>
+      `${decl}wr${j} = fetch(${index(j)}${f16 ? ' / 2u' : ''});`).join('\n          ');
+    const wValue = (j: number) => f16 ? `unpack2x16float(wr${j})[${index(j)} & 1u]` : `bitcast<f32>(wr${j})`;
+    const wStores = Array.from({length: 8}, (_, j) =>
+      `ws[(wRow + ${j}u) * 32u + wc / 4u][wc % 4u] = select(0.0, ${wValue(j)}, ((hw.x >> ${j}u) & 1u) == 1u);`,
+    ).join('\n          ');
     const xIndex = transposeX ? 'k * uniforms.M + m' : 'm * uniforms.K + k';
     const columnsBefore = [0, 1, 2].map((c) =>
-      `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), cc % 4u > ${c}u);`).join('\n            ');
+      `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), cc % 4u > ${c}u);`).join('\n        ');
 
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
@@ -139,41 +148,24 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
         return x[${xIndex}];
       }
 
-      // Stages x rows mBase .. + ROWS, K rows k0 .. k0 + 16: threads along K, so reads of x coalesce.
-      fn stageX(mBase : u32, k0 : u32) {
-        let k = localIndex % 16u;
-        for (var m = localIndex / 16u; m < ROWS; m = m + 16u) {
-          xs[k * ${RU}u + ((m / 4u) ^ (k % 8u))][m % 4u] = xAt(mBase + m, k0 + k);
-        }
-      }
-
-      // Expands W rows k0 .. k0 + 16, columns nBase .. + 128, into ws: thread c % 128 walks its column's
-      // bitmap over 8 rows; the value index counts the set bits before each row.
-      fn expandW(nBase : u32, k0 : u32) {
+      // This thread's bitmap bits for the 8 rows of step s it expands (k0 = 16 s; thread c % 128 takes
+      // column nBase + c % 128, rows 8 (localIndex / 128) ..), and the value index of the first: 0s past
+      // the matrix.
+      fn wHeader(nBase : u32, s : u32) -> vec2<u32> {
         let c = localIndex % COLUMNS;
-        let half = localIndex / COLUMNS;
         let nt = (nBase + c) / 32u;
-        let kt = k0 / 32u;
-        let r0 = k0 % 32u + half * 8u;
-        var w = 0u;
-        var p = 0u;
-        if (nt < uniforms.NT) {
-          let t = nt * uniforms.KT + kt;
-          let h = t * 36u;
-          let cc = c % 32u;
-          let g = cc / 4u;
-          let prefixes = u32(header[h + 32u + g / 2u]);
-          var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
-          ${columnsBefore}
-          let bits = u32(header[h + cc]);
-          w = bits & rowsIn(kt);
-          p = e + countOneBits(bits & ((1u << r0) - 1u));
-        }
-        for (var j = 0u; j < 8u; j = j + 1u) {
-          let bit = (w >> (r0 + j)) & 1u;
-          ws[(half * 8u + j) * 32u + c / 4u][c % 4u] = select(0.0, ${value}, bit == 1u);
-          p = p + bit;
-        }
+        let kt = s / 2u;
+        if (nt >= uniforms.NT || kt >= uniforms.KT) { return vec2<u32>(0u); }
+        let r0 = (s % 2u) * 16u + (localIndex / COLUMNS) * 8u;
+        let t = nt * uniforms.KT + kt;
+        let h = t * 36u;
+        let cc = c % 32u;
+        let g = cc / 4u;
+        let prefixes = u32(header[h + 32u + g / 2u]);
+        var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
+        ${columnsBefore}
+        let bits = u32(header[h + cc]);
+        return vec2<u32>(((bits & rowsIn(kt)) >> r0) & 0xffu, e + countOneBits(bits & ((1u << r0) - 1u)));
       }
 
       fn main() {
@@ -181,17 +173,33 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
         let tn = localIndex % 16u;
         let nBase = workgroupId.x * COLUMNS;
         let mBase = uniforms.mOffset + workgroupId.z * ROWS;
+        // What this thread stages: x rows mBase + localIndex / 16 + 16 i at K row k0 + localIndex % 16,
+        // and W column nBase + localIndex % 128 at 8 rows.
+        let xk = localIndex % 16u;
+        let xm = localIndex / 16u;
+        let wc = localIndex % COLUMNS;
+        let wRow = (localIndex / COLUMNS) * 8u;
         ${accs.map((a) => `var ${a} = vec4<f32>(0.0);`).join(' ')}
         if (localIndex == 0u) {
           let begin = workgroupId.y * uniforms.tileRowsPerSplit;
           steps = 2u * vec2<u32>(begin, min(begin + uniforms.tileRowsPerSplit, uniforms.KT));
         }
         let range = workgroupUniformLoad(&steps);
+        // Software pipeline, so that global reads overlap the FMAs: while step s is multiplied, step
+        // s + 1's x and W values and step s + 2's bitmap bits are read into registers.
+        ${xVars.map((v, i) => `var ${v} = xAt(mBase + xm + ${16 * i}u, range.x * 16u + xk);`).join('\n        ')}
+        var hw = wHeader(nBase, range.x);
+        ${wLoads('var ')}
+        var hwNext = wHeader(nBase, range.x + 1u);
         for (var s = range.x; s < range.y; s = s + 1u) {
-          let k0 = s * 16u;
-          stageX(mBase, k0);
-          expandW(nBase, k0);
+          ${xVars.map((v, i) => `xs[xk * ${RU}u + (((xm + ${16 * i}u) / 4u) ^ (xk % 8u))][xm % 4u] = ${v};`).join('\n          ')}
+          ${wStores}
           workgroupBarrier();
+          let k1 = (s + 1u) * 16u;
+          ${xVars.map((v, i) => `${v} = xAt(mBase + xm + ${16 * i}u, k1 + xk);`).join('\n          ')}
+          hw = hwNext;
+          ${wLoads('')}
+          hwNext = wHeader(nBase, s + 2u);
           ${Array.from({length: STEP_K}, (_, k) => kRow(k)).join('\n          ')}
           workgroupBarrier();
         }
