@@ -10,8 +10,8 @@
  * bench/NOTES.md has their numbers.
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
-import type {ValueType} from '../../ops/format.js';
-import {EpilogueActivation, epilogueWgsl} from './epilogue_wgsl.js';
+import {epilogueWgsl} from './epilogue_wgsl.js';
+import {PRODUCT_UNIFORMS, ProductConfig, productLayout, productWgsl} from './sparse_mat_mul_product.js';
 
 const LANES = 32;
 const SLICES = 8;
@@ -28,24 +28,9 @@ export function skinnyWorkgroupBytes(rows: number): number {
 /** Output columns one workgroup covers. */
 export const SKINNY_COLUMNS = LANES;
 
-export interface SkinnyConfig {
+export interface SkinnyConfig extends ProductConfig {
   /** x rows per workgroup: 1, 2, 4, 8 or 16. */
   rowsPerGroup: number;
-  /** K splits. */
-  splits: number;
-  /**
-   * Write [splits, M, N] partial sums for a second pass to reduce (always with more than one split, and
-   * for an epilogue that pairs columns), instead of the result with its epilogue.
-   */
-  partials: boolean;
-  /** Workgroups along M. */
-  rowGroups: number;
-  valueType: ValueType;
-  transposeX: boolean;
-  activation: EpilogueActivation;
-  hasBias: boolean;
-  hasPrelu: boolean;
-  hasResidual: boolean;
 }
 
 export class SparseMatMulSkinnyProgram implements WebGPUProgram {
@@ -54,21 +39,18 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
   // Not a flat layout, so TF.js calls main() without an index.
   dispatchLayout = {x: [] as number[], y: [0], z: [1]};
   dispatch: [number, number, number];
-  variableNames = ['x', 'header', 'offsets', 'values'];
-  uniforms = 'M : u32, K : u32, N : u32, KT : u32, NT : u32, tileRowsPerSplit : u32, mOffset : u32, alpha : f32,';
+  variableNames: string[];
+  uniforms = PRODUCT_UNIFORMS;
   workgroupSize: [number, number, number] = [LANES * SLICES, 1, 1];
   private readonly cfg: SkinnyConfig;
 
   constructor(M: number, N: number, cfg: SkinnyConfig) {
     this.cfg = cfg;
-    const fused = !cfg.partials;
-    this.outputShape = fused ? [M, N] : [cfg.splits, M, N];
-    this.dispatch = [Math.ceil(N / SKINNY_COLUMNS), cfg.splits, cfg.rowGroups];
-    if (fused && cfg.hasBias) this.variableNames.push('bias');
-    if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
-    if (fused && cfg.hasResidual) this.variableNames.push('residual');
-    this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${cfg.valueType}_${cfg.transposeX}_` +
-        (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}_${cfg.hasResidual}` : 'partial');
+    const layout = productLayout(M, N, SKINNY_COLUMNS, cfg);
+    this.outputShape = layout.outputShape;
+    this.dispatch = layout.dispatch;
+    this.variableNames = layout.variableNames;
+    this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${layout.key}`;
   }
 
   getUserCode(): string {
@@ -109,13 +91,6 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
             let k = k0 + countOneBits(w - 1u);
             ${fma('k', f16 ? `${value('e')}.x` : value('e'))}
           }`;
-    // A value pair (f16) or one value (f32) per 4-byte read. The index comes from the offsets and
-    // prefixes, which are data: clamped, so that even an encoding that skipped validation never reads
-    // past the binding.
-    const fetch = `
-      fn fetch(i : u32) -> u32 {
-        return bitcast<u32>(values[min(i, arrayLength(&values) - 1u)]);
-      }`;
     // The lane's first value: its group's stored prefix plus the popcounts of the columns before it
     // (selects rather than a loop, for the same loop guard).
     const columnsBefore = [0, 1, 2].map((c) =>
@@ -148,7 +123,7 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
       var<workgroup> nonFinite : atomic<u32>;
       // The f32 exponent bits: all set for NaN and ±Inf only.
       const EXP = 0x7f800000u;
-      ${fetch}
+      ${productWgsl(this.cfg.partials)}
 
       // The bits of the rows of tile row k0 that lie inside K: rows past K are never read, even for an
       // encoding that skipped validation.
@@ -207,13 +182,6 @@ export class SparseMatMulSkinnyProgram implements WebGPUProgram {
           for (var i = 1u; i < SLICES; i = i + 1u) { s = s + red[m * ${LANES * SLICES}u + i * LANES + lane]; }
           if (atomicLoad(&nonFinite) != 0u) { s = absentNonFinite(mBase + m, n, ktBegin, ktEnd, s); }
           store(mBase + m, n, s);
-        }
-      }
-
-      fn store(m : u32, n : u32, s : f32) {
-        if (m < uniforms.M && n < uniforms.N) {
-          ${fused ? 'result[m * uniforms.N + n] = epilogue(s, m, n);' :
-                    'result[(workgroupId.y * uniforms.M + m) * uniforms.N + n] = s;'}
         }
       }
     `;

@@ -9,8 +9,8 @@
  * time does not fall with sparsity; NaN and ±Inf in x propagate as in dense matMul with no extra path.
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
-import type {ValueType} from '../../ops/format.js';
-import {EpilogueActivation, epilogueWgsl} from './epilogue_wgsl.js';
+import {epilogueWgsl} from './epilogue_wgsl.js';
+import {PRODUCT_UNIFORMS, ProductConfig, productLayout, productWgsl} from './sparse_mat_mul_product.js';
 
 /** Threads along M and along N. */
 const THREADS = 16;
@@ -27,20 +27,8 @@ export function tiledWorkgroupBytes(rows: number): number {
   return 4 * STEP_K * (rows + TILED_COLUMNS) + 8;
 }
 
-export interface TiledConfig {
+export interface TiledConfig extends ProductConfig {
   rows: TiledRows;
-  /** K splits. */
-  splits: number;
-  /** Write [splits, M, N] partial sums for the reduce pass instead of the result with its epilogue. */
-  partials: boolean;
-  /** Workgroups along M. */
-  rowBlocks: number;
-  valueType: ValueType;
-  transposeX: boolean;
-  activation: EpilogueActivation;
-  hasBias: boolean;
-  hasPrelu: boolean;
-  hasResidual: boolean;
 }
 
 export class SparseMatMulTiledProgram implements WebGPUProgram {
@@ -49,21 +37,18 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
   // Not a flat layout, so TF.js calls main() without an index.
   dispatchLayout = {x: [] as number[], y: [0], z: [1]};
   dispatch: [number, number, number];
-  variableNames = ['x', 'header', 'offsets', 'values'];
-  uniforms = 'M : u32, K : u32, N : u32, KT : u32, NT : u32, tileRowsPerSplit : u32, mOffset : u32, alpha : f32,';
+  variableNames: string[];
+  uniforms = PRODUCT_UNIFORMS;
   workgroupSize: [number, number, number] = [THREADS * THREADS, 1, 1];
   private readonly cfg: TiledConfig;
 
   constructor(M: number, N: number, cfg: TiledConfig) {
     this.cfg = cfg;
-    const fused = !cfg.partials;
-    this.outputShape = fused ? [M, N] : [cfg.splits, M, N];
-    this.dispatch = [Math.ceil(N / TILED_COLUMNS), cfg.splits, cfg.rowBlocks];
-    if (fused && cfg.hasBias) this.variableNames.push('bias');
-    if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
-    if (fused && cfg.hasResidual) this.variableNames.push('residual');
-    this.shaderKey = `sparseTiled_${cfg.rows}_${cfg.valueType}_${cfg.transposeX}_` +
-        (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}_${cfg.hasResidual}` : 'partial');
+    const layout = productLayout(M, N, TILED_COLUMNS, cfg);
+    this.outputShape = layout.outputShape;
+    this.dispatch = layout.dispatch;
+    this.variableNames = layout.variableNames;
+    this.shaderKey = `sparseTiled_${cfg.rows}_${layout.key}`;
   }
 
   getUserCode(): string {
@@ -132,9 +117,7 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
       // prove uniform; a uniform load of this makes the loop around the barriers uniform.
       var<workgroup> steps : vec2<u32>;
 
-      fn fetch(i : u32) -> u32 {
-        return bitcast<u32>(values[min(i, arrayLength(&values) - 1u)]);
-      }
+      ${productWgsl(this.cfg.partials)}
 
       // The bits of the rows of tile row kt that lie inside K.
       fn rowsIn(kt : u32) -> u32 {
@@ -208,13 +191,6 @@ export class SparseMatMulTiledProgram implements WebGPUProgram {
 
       fn store4(m : u32, n : u32, s : vec4<f32>) {
         for (var j = 0u; j < 4u; j = j + 1u) { store(m, n + j, s[j]); }
-      }
-
-      fn store(m : u32, n : u32, s : f32) {
-        if (m < uniforms.M && n < uniforms.N) {
-          ${fused ? 'result[m * uniforms.N + n] = epilogue(s, m, n);' :
-                    'result[(workgroupId.y * uniforms.M + m) * uniforms.N + n] = s;'}
-        }
       }
     `;
   }

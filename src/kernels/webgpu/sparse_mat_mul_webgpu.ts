@@ -144,17 +144,17 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
     const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :
         planSplits(KT, colBlocks * rowBlocks, 4 * M * N, 4 * (header.shape[0] + values.shape[0]));
     return {rows, ...split, program: (groups, partials) => new SparseMatMulSkinnyProgram(M, N,
-        {rowsPerGroup: rows, splits: split.splits, partials, rowGroups: groups, ...common})};
+        {rowsPerGroup: rows, splits: split.splits, partials, rowBlocks: groups, ...common})};
   };
   const {rows, splits, tileRowsPerSplit, program} = plan();
-  const rowGroups = Math.ceil(M / rows);
+  const rowBlocks = Math.ceil(M / rows);
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
   const chunkRows = MAX_DISPATCH * rows;
   const uniforms = (mOffset: number) => scalars([M, K, N, KT, NT, tileRowsPerSplit, mOffset], [attrs.leakyreluAlpha]);
   const encoded = [x, header, offsets, values];
   // SwiGLU pairs columns that lie in different workgroups: it always takes the reduce pass, or beyond
   // one dispatch's rows, its own kernel after the product.
-  if (swiglu && rowGroups > MAX_DISPATCH) {
+  if (swiglu && rowBlocks > MAX_DISPATCH) {
     const z = sparseMatMulWebGPU({inputs, backend, attrs: {...attrs, mlpActivation: undefined}});
     const out = runMLPActivation(backend, z, 'swiglu');
     backend.disposeData(z.dataId);
@@ -169,7 +169,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
     }
     return out!;
   }
-  const partials = runProgram(backend, program(rowGroups, true), encoded, 'float32', uniforms(0));
+  const partials = runProgram(backend, program(rowBlocks, true), encoded, 'float32', uniforms(0));
   const reduce = new SplitKReduceProgram(M, N, {
     activation: swiglu ? 'swiglu' : epilogueActivation(attrs), hasBias, hasPrelu, hasResidual,
   });
