@@ -2,6 +2,7 @@
  * What the skinny and tiled SparseMatMul programs share: their configuration, bindings, uniforms and
  * output, and the WGSL that reads a stored value and writes a result.
  */
+import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {ValueType} from '../../ops/format.js';
 import {EpilogueActivation} from './epilogue_wgsl.js';
 
@@ -26,21 +27,36 @@ export interface ProductConfig {
 /** The uniforms both programs declare, in this order (sparse_mat_mul_webgpu.ts writes them). */
 export const PRODUCT_UNIFORMS = 'M : u32, K : u32, N : u32, KT : u32, NT : u32, tileRowsPerSplit : u32, mOffset : u32, alpha : f32,';
 
-/** A product's output, dispatch (workgroups of `columns` outputs along N) and inputs, and the key's tail. */
-export function productLayout(M: number, N: number, columns: number, cfg: ProductConfig):
-    {outputShape: number[], dispatch: [number, number, number], variableNames: string[], key: string} {
-  const fused = !cfg.partials;
-  const variableNames = ['x', 'header', 'offsets', 'values'];
-  if (fused && cfg.hasBias) variableNames.push('bias');
-  if (fused && cfg.hasPrelu) variableNames.push('preluActivationWeights');
-  if (fused && cfg.hasResidual) variableNames.push('residual');
-  return {
-    outputShape: fused ? [M, N] : [cfg.splits, M, N],
-    dispatch: [Math.ceil(N / columns), cfg.splits, cfg.rowBlocks],
-    variableNames,
-    key: `${cfg.valueType}_${cfg.transposeX}_` +
-        (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}_${cfg.hasResidual}` : 'partial'),
-  };
+/**
+ * A product program: its output ([M, N], or [splits, M, N] partials), dispatch (workgroups of `columns`
+ * outputs along N, the splits, the row blocks), inputs, and a shader key that names every
+ * specialization after `head` (the program and its own).
+ */
+export abstract class ProductProgram<C extends ProductConfig> implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  // Not a flat layout, so TF.js calls main() without an index.
+  dispatchLayout = {x: [] as number[], y: [0], z: [1]};
+  dispatch: [number, number, number];
+  variableNames = ['x', 'header', 'offsets', 'values'];
+  uniforms = PRODUCT_UNIFORMS;
+  workgroupSize: [number, number, number];
+  protected readonly cfg: C;
+
+  constructor(M: number, N: number, cfg: C, layout: {columns: number, threads: number, head: string}) {
+    this.cfg = cfg;
+    const fused = !cfg.partials;
+    this.outputShape = fused ? [M, N] : [cfg.splits, M, N];
+    this.dispatch = [Math.ceil(N / layout.columns), cfg.splits, cfg.rowBlocks];
+    this.workgroupSize = [layout.threads, 1, 1];
+    if (fused && cfg.hasBias) this.variableNames.push('bias');
+    if (fused && cfg.hasPrelu) this.variableNames.push('preluActivationWeights');
+    if (fused && cfg.hasResidual) this.variableNames.push('residual');
+    this.shaderKey = `${layout.head}_${cfg.valueType}_${cfg.transposeX}_` +
+        (fused ? `${cfg.activation}_${cfg.hasBias}_${cfg.hasPrelu}_${cfg.hasResidual}` : 'partial');
+  }
+
+  abstract getUserCode(): string;
 }
 
 /**

@@ -9,9 +9,8 @@
  * Earlier layouts (a lane per group of 4 columns, values staged in workgroup memory) were slower:
  * bench/NOTES.md has their numbers.
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {epilogueWgsl} from './epilogue_wgsl.js';
-import {PRODUCT_UNIFORMS, ProductConfig, productLayout, productWgsl} from './sparse_mat_mul_product.js';
+import {ProductConfig, ProductProgram, productWgsl} from './sparse_mat_mul_product.js';
 
 const LANES = 32;
 const SLICES = 8;
@@ -33,24 +32,9 @@ export interface SkinnyConfig extends ProductConfig {
   rowsPerGroup: number;
 }
 
-export class SparseMatMulSkinnyProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  // Not a flat layout, so TF.js calls main() without an index.
-  dispatchLayout = {x: [] as number[], y: [0], z: [1]};
-  dispatch: [number, number, number];
-  variableNames: string[];
-  uniforms = PRODUCT_UNIFORMS;
-  workgroupSize: [number, number, number] = [LANES * SLICES, 1, 1];
-  private readonly cfg: SkinnyConfig;
-
+export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
   constructor(M: number, N: number, cfg: SkinnyConfig) {
-    this.cfg = cfg;
-    const layout = productLayout(M, N, SKINNY_COLUMNS, cfg);
-    this.outputShape = layout.outputShape;
-    this.dispatch = layout.dispatch;
-    this.variableNames = layout.variableNames;
-    this.shaderKey = `sparseSkinny_${cfg.rowsPerGroup}_${layout.key}`;
+    super(M, N, cfg, {columns: SKINNY_COLUMNS, threads: LANES * SLICES, head: `sparseSkinny_${cfg.rowsPerGroup}`});
   }
 
   getUserCode(): string {

@@ -8,9 +8,8 @@
  * in registers: per row of K, 3 or 4 vec4 reads feed 32 or 64 FMAs. Absent weights cost FMAs too, so the
  * time does not fall with sparsity; NaN and ±Inf in x propagate as in dense matMul with no extra path.
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {epilogueWgsl} from './epilogue_wgsl.js';
-import {PRODUCT_UNIFORMS, ProductConfig, productLayout, productWgsl} from './sparse_mat_mul_product.js';
+import {ProductConfig, ProductProgram, productWgsl} from './sparse_mat_mul_product.js';
 
 /** Threads along M and along N. */
 const THREADS = 16;
@@ -31,24 +30,9 @@ export interface TiledConfig extends ProductConfig {
   rows: TiledRows;
 }
 
-export class SparseMatMulTiledProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  // Not a flat layout, so TF.js calls main() without an index.
-  dispatchLayout = {x: [] as number[], y: [0], z: [1]};
-  dispatch: [number, number, number];
-  variableNames: string[];
-  uniforms = PRODUCT_UNIFORMS;
-  workgroupSize: [number, number, number] = [THREADS * THREADS, 1, 1];
-  private readonly cfg: TiledConfig;
-
+export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
   constructor(M: number, N: number, cfg: TiledConfig) {
-    this.cfg = cfg;
-    const layout = productLayout(M, N, TILED_COLUMNS, cfg);
-    this.outputShape = layout.outputShape;
-    this.dispatch = layout.dispatch;
-    this.variableNames = layout.variableNames;
-    this.shaderKey = `sparseTiled_${cfg.rows}_${layout.key}`;
+    super(M, N, cfg, {columns: TILED_COLUMNS, threads: THREADS * THREADS, head: `sparseTiled_${cfg.rows}`});
   }
 
   getUserCode(): string {
