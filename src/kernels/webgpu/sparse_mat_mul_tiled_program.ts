@@ -21,23 +21,18 @@ const STEP_K = 16;
 export const TILED_ROWS = [64, 128] as const;
 export type TiledRows = typeof TILED_ROWS[number];
 
-/**
- * Bytes of workgroup memory for `rows` rows and `buffers` (1 or 2) copies of a step's x block and W
- * block (f32), and the range.
- */
-export function tiledWorkgroupBytes(rows: number, buffers = 1): number {
-  return buffers * 4 * STEP_K * (rows + TILED_COLUMNS) + 8;
+/** Bytes of workgroup memory for `rows` rows: the x block and the W block of one step (f32), and the range. */
+export function tiledWorkgroupBytes(rows: number): number {
+  return 4 * STEP_K * (rows + TILED_COLUMNS) + 8;
 }
 
 export interface TiledConfig extends ProductConfig {
   rows: TiledRows;
-  /** Copies of the step blocks: with 2, step s + 1 is written while step s is multiplied, one barrier per step. */
-  buffers: 1 | 2;
 }
 
 export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
   constructor(M: number, N: number, cfg: TiledConfig) {
-    super(M, N, cfg, {columns: TILED_COLUMNS, threads: THREADS * THREADS, head: `sparseTiled_${cfg.rows}_${cfg.buffers}`});
+    super(M, N, cfg, {columns: TILED_COLUMNS, threads: THREADS * THREADS, head: `sparseTiled_${cfg.rows}`});
   }
 
   getUserCode(): string {
@@ -48,8 +43,8 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
     const quads = ROWS / 64;
     const RU = ROWS / 4;
     const accNames = (q: number, i: number) => [`c${q}_${i}a`, `c${q}_${i}b`];
-    const kRow = (k: number, b: number) => {
-      const xs = Array.from({length: quads}, (_, q) => `let x${q} = xs${b}[${k * RU}u + ((tm + ${16 * q}u) ^ ${k % 8}u)];`);
+    const kRow = (k: number) => {
+      const xs = Array.from({length: quads}, (_, q) => `let x${q} = xs[${k * RU}u + ((tm + ${16 * q}u) ^ ${k % 8}u)];`);
       const fmas = [];
       for (let q = 0; q < quads; q++) {
         for (let i = 0; i < 4; i++) {
@@ -59,8 +54,8 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
         }
       }
       return `{
-            let wa = ws${b}[${k * 32}u + tn];
-            let wb = ws${b}[${k * 32 + 16}u + tn];
+            let wa = ws[${k * 32}u + tn];
+            let wb = ws[${k * 32 + 16}u + tn];
             ${xs.join('\n            ')}
             ${fmas.join('\n            ')}
           }`;
@@ -82,44 +77,9 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
     const wLoads = (decl: string) => Array.from({length: 8}, (_, j) =>
       `${decl}wr${j} = fetch(${index(j)}${f16 ? ' / 2u' : ''});`).join('\n          ');
     const wValue = (j: number) => f16 ? `unpack2x16float(wr${j})[${index(j)} & 1u]` : `bitcast<f32>(wr${j})`;
-    const ind = '\n          ';
-    // Writes the staged registers (a step) into buffer b; reads step t's into them.
-    const storeStep = (b: number) => [
-      ...xVars.map((v, i) => `xs${b}[xk * ${RU}u + (((xm + ${16 * i}u) / 4u) ^ (xk % 8u))][xm % 4u] = ${v};`),
-      ...Array.from({length: 8}, (_, j) =>
-        `ws${b}[(wRow + ${j}u) * 32u + wc / 4u][wc % 4u] = select(0.0, ${wValue(j)}, ((hw.x >> ${j}u) & 1u) == 1u);`),
-    ].join(ind);
-    const loadStep = (t: string) => [
-      ...xVars.map((v, i) => `${v} = xAt(mBase + xm + ${16 * i}u, (${t}) * 16u + xk);`),
-      'hw = hwNext;', wLoads(''), `hwNext = wHeader(nBase, ${t} + 1u);`,
-    ].join(ind);
-    const compute = (b: number) => Array.from({length: STEP_K}, (_, k) => kRow(k, b)).join(ind);
-    const buffers = Array.from({length: this.cfg.buffers}, (_, b) => `
-      var<workgroup> xs${b} : array<vec4<f32>, ${STEP_K * RU}>;
-      var<workgroup> ws${b} : array<vec4<f32>, ${STEP_K * 32}>;`).join('');
-    const loop = this.cfg.buffers === 1 ? `
-        for (var s = range.x; s < range.y; s = s + 1u) {
-          ${storeStep(0)}
-          workgroupBarrier();
-          ${loadStep('s + 1u')}
-          ${compute(0)}
-          workgroupBarrier();
-        }` : `
-        ${storeStep(0)}
-        ${loadStep('range.x + 1u')}
-        workgroupBarrier();
-        for (var s = range.x; s < range.y; s = s + 2u) {
-          ${storeStep(1)}
-          ${loadStep('s + 2u')}
-          ${compute(0)}
-          workgroupBarrier();
-          if (s + 1u < range.y) {
-            ${storeStep(0)}
-            ${loadStep('s + 3u')}
-            ${compute(1)}
-            workgroupBarrier();
-          }
-        }`;
+    const wStores = Array.from({length: 8}, (_, j) =>
+      `ws[(wRow + ${j}u) * 32u + wc / 4u][wc % 4u] = select(0.0, ${wValue(j)}, ((hw.x >> ${j}u) & 1u) == 1u);`,
+    ).join('\n          ');
     const xIndex = transposeX ? 'k * uniforms.M + m' : 'm * uniforms.K + k';
     const columnsBefore = [0, 1, 2].map((c) =>
       `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), cc % 4u > ${c}u);`).join('\n        ');
@@ -131,10 +91,12 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
       ${fused ? epilogueWgsl(this.cfg.activation, this.cfg.hasBias, this.cfg.hasResidual) : ''}
       const ROWS = ${ROWS}u;
       const COLUMNS = ${TILED_COLUMNS}u;
-      // A step's x block xs: x(k, m) in vec4 k * ROWS / 4 + ((m / 4) ^ (k % 8)), component m % 4. A
+      // The step's x block: x(k, m) in vec4 k * ROWS / 4 + ((m / 4) ^ (k % 8)), component m % 4. A
       // thread reads rows 4 tm .. 4 tm + 3 of one k as a vec4; the XOR spreads the staging writes (16
-      // rows of K apart) over the banks. Its W block ws, dense: w(k, c) in vec4 k * 32 + c / 4,
-      // component c % 4. One copy of each per buffer.${buffers}
+      // rows of K apart) over the banks.
+      var<workgroup> xs : array<vec4<f32>, ${STEP_K * RU}>;
+      // The step's W block, dense: w(k, c) in vec4 k * 32 + c / 4, component c % 4.
+      var<workgroup> ws : array<vec4<f32>, ${STEP_K * 32}>;
       // The workgroup's steps [begin, end). TF.js's workgroupId is a private copy, which WGSL cannot
       // prove uniform; a uniform load of this makes the loop around the barriers uniform.
       var<workgroup> steps : vec2<u32>;
@@ -190,13 +152,24 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
           steps = 2u * vec2<u32>(begin, min(begin + uniforms.tileRowsPerSplit, uniforms.KT));
         }
         let range = workgroupUniformLoad(&steps);
-        // Software pipeline, so that global reads overlap the FMAs: while step s is multiplied, the
-        // next step's x and W values and the one after's bitmap bits are read into registers.
+        // Software pipeline, so that global reads overlap the FMAs: while step s is multiplied, step
+        // s + 1's x and W values and step s + 2's bitmap bits are read into registers.
         ${xVars.map((v, i) => `var ${v} = xAt(mBase + xm + ${16 * i}u, range.x * 16u + xk);`).join('\n        ')}
         var hw = wHeader(nBase, range.x);
         ${wLoads('var ')}
         var hwNext = wHeader(nBase, range.x + 1u);
-        ${loop}
+        for (var s = range.x; s < range.y; s = s + 1u) {
+          ${xVars.map((v, i) => `xs[xk * ${RU}u + (((xm + ${16 * i}u) / 4u) ^ (xk % 8u))][xm % 4u] = ${v};`).join('\n          ')}
+          ${wStores}
+          workgroupBarrier();
+          let k1 = (s + 1u) * 16u;
+          ${xVars.map((v, i) => `${v} = xAt(mBase + xm + ${16 * i}u, k1 + xk);`).join('\n          ')}
+          hw = hwNext;
+          ${wLoads('')}
+          hwNext = wHeader(nBase, s + 2u);
+          ${Array.from({length: STEP_K}, (_, k) => kRow(k)).join('\n          ')}
+          workgroupBarrier();
+        }
         ${stores.join('\n        ')}
       }
 

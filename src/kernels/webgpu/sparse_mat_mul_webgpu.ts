@@ -29,9 +29,6 @@ env().registerFlag(TILED_TARGET_WORKGROUPS_FLAG, () => 512);
 /** The most x rows a tiled workgroup owns (64 or 128). */
 export const TILED_MAX_ROWS_FLAG = 'TFJS_SPARSE_TILED_MAX_ROWS';
 env().registerFlag(TILED_MAX_ROWS_FLAG, () => 128);
-/** The most copies of the tiled program's step blocks (1 or 2), where the device's workgroup memory holds them. */
-export const TILED_BUFFERS_FLAG = 'TFJS_SPARSE_TILED_BUFFERS';
-env().registerFlag(TILED_BUFFERS_FLAG, () => 2);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 const MAX_DISPATCH = 65535;
@@ -134,12 +131,11 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
         tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG), workgroupBytes) : null;
     if (tiled != null) {
       const rows = tiled;
-      const buffers = env().getNumber(TILED_BUFFERS_FLAG) >= 2 && tiledWorkgroupBytes(rows, 2) <= workgroupBytes ? 2 : 1;
       const colBlocks = Math.ceil(N / TILED_COLUMNS);
       const rowBlocks = Math.ceil(M / rows);
       const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} : planTiledSplits(KT, colBlocks * rowBlocks);
       return {rows, ...split, program: (groups, partials) => new SparseMatMulTiledProgram(M, N,
-          {rows, buffers, splits: split.splits, partials, rowBlocks: groups, ...common})};
+          {rows, splits: split.splits, partials, rowBlocks: groups, ...common})};
     }
     // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
     const rows = rowsPerGroup(M, workgroupBytes);
