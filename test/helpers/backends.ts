@@ -46,12 +46,12 @@ export function describeEachBackend(name: string, body: (backend: string) => voi
 }
 
 /**
- * The webgpu kernel's programs, each forced for every M through its flag: the skinny program runs below
- * TFJS_SPARSE_TILED_MIN_ROWS rows of x and the tiled one from there, so without this most shapes would
- * meet only one of them.
+ * The webgpu kernel's programs, each forced for every M through its flags: the skinny program runs for
+ * few rows of x and the tiled one for many (sparse_mat_mul_webgpu.ts, preferTiled), so without this
+ * most shapes would meet only one of them.
  */
 const PROGRAM_SUITES: Array<{label: string, flags: Record<string, number>}> = [
-  {label: 'tiled program for every M', flags: {TFJS_SPARSE_TILED_MIN_ROWS: 1, TFJS_SPARSE_TILED_TARGET_WORKGROUPS: 8}},
+  {label: 'tiled program for every M', flags: {TFJS_SPARSE_TILED_MIN_ROWS: 1, TFJS_SPARSE_TILED_COST_SCALE: 0, TFJS_SPARSE_TILED_TARGET_WORKGROUPS: 8}},
 ];
 
 /**

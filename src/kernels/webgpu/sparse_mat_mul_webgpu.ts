@@ -20,9 +20,15 @@ import {runProgram} from './run_program.js';
 /** Workgroups a dispatch should have before K is split across them; the bench sweeps it. */
 export const TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 2048);
-/** Rows of x from which the tiled program runs instead of the skinny one; the bench sweeps it. */
+/** Rows of x from which the tiled program may run instead of the skinny one (see preferTiled). */
 export const TILED_MIN_ROWS_FLAG = 'TFJS_SPARSE_TILED_MIN_ROWS';
-env().registerFlag(TILED_MIN_ROWS_FLAG, () => 64);
+env().registerFlag(TILED_MIN_ROWS_FLAG, () => 17);
+/**
+ * Scales the tiled program's estimated cost against the skinny one's: 0 runs it whenever M allows, a
+ * large value never; the bench sweeps it.
+ */
+export const TILED_COST_SCALE_FLAG = 'TFJS_SPARSE_TILED_COST_SCALE';
+env().registerFlag(TILED_COST_SCALE_FLAG, () => 1);
 /** Workgroups a tiled dispatch should have before K is split across them. */
 export const TILED_TARGET_WORKGROUPS_FLAG = 'TFJS_SPARSE_TILED_TARGET_WORKGROUPS';
 env().registerFlag(TILED_TARGET_WORKGROUPS_FLAG, () => 512);
@@ -74,6 +80,20 @@ export function tiledRows(M: number, max: number, workgroupStorageBytes: number)
   const allowed = TILED_ROWS.filter((r) => r <= max && tiledWorkgroupBytes(r) <= workgroupStorageBytes);
   if (allowed.length === 0) return null;
   return allowed.find((r) => r >= M) ?? allowed[allowed.length - 1];
+}
+
+/**
+ * GPU time per weight element (ps) fitted to runs 11 and 12 on the H200 (bench/NOTES.md): the skinny
+ * program per 16 rows of x, a + b·density (it reads only the stored weights, once per 16 rows); the
+ * tiled one per block of rows, whatever the density.
+ */
+const SKINNY_COST = {perBlock: 1.03, perDensity: 4.0};
+const TILED_COST: Record<TiledRows, number> = {64: 5.8, 128: 9.4};
+
+/** Whether the tiled program (`rows` rows per workgroup) should beat the skinny one on M rows at `density`. */
+export function preferTiled(M: number, density: number, rows: TiledRows): boolean {
+  const skinny = Math.ceil(M / 16) * (SKINNY_COST.perBlock + SKINNY_COST.perDensity * density);
+  return env().getNumber(TILED_COST_SCALE_FLAG) * Math.ceil(M / rows) * TILED_COST[rows] < skinny;
 }
 
 /** Splits K so that a tiled dispatch has about TILED_TARGET_WORKGROUPS workgroups. */
@@ -129,7 +149,9 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
     const workgroupBytes = backend.device.limits.maxComputeWorkgroupStorageSize;
     const tiled = M >= env().getNumber(TILED_MIN_ROWS_FLAG) ?
         tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG), workgroupBytes) : null;
-    if (tiled != null) {
+    // Stored values per weight element (f16 pairs in words; each tile's block is padded to 16 bytes).
+    const density = values.shape[0] * (valueType === 'float16' ? 2 : 1) / (K * N);
+    if (tiled != null && preferTiled(M, density, tiled)) {
       const rows = tiled;
       const colBlocks = Math.ceil(N / TILED_COLUMNS);
       const rowBlocks = Math.ceil(M / rows);
