@@ -14,7 +14,7 @@ import {expectNoLeakedTensors} from './helpers/leaks';
 import {expectAllClose, refMatMul, transpose2d} from './helpers/reference';
 import {rng} from './helpers/random';
 import {type MLPActivationKind, SparseMatrix, sparseMatMul} from '../src/index';
-import {TARGET_WORKGROUPS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_webgpu';
+import {TARGET_WORKGROUPS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_plan';
 
 interface Case {
   kind: MLPActivationKind;

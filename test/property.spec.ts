@@ -16,7 +16,7 @@ import {Rng} from './helpers/random';
 import {flushesSubnormals, mismatch, refMatMul, transpose2d} from './helpers/reference';
 import {Budget, buildWeight, buildX, describeCase, matMulCases, MatMulCase} from './helpers/sparse_cases';
 import {SparseMatrix, sparseMatMul} from '../src/index';
-import {TARGET_WORKGROUPS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_webgpu';
+import {TARGET_WORKGROUPS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_plan';
 import {TEST_LONG} from './helpers/random';
 
 /**

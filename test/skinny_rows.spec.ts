@@ -4,7 +4,7 @@
  * program (16,388 B): before this check its pipeline was invalid and every product with M > 8 silently
  * produced nothing (bench/e2e's prefill on such a device).
  */
-import {rowsPerGroup} from '../src/kernels/webgpu/sparse_mat_mul_webgpu';
+import {rowsPerGroup} from '../src/kernels/webgpu/sparse_mat_mul_plan';
 import {skinnyWorkgroupBytes} from '../src/kernels/webgpu/sparse_mat_mul_skinny_program';
 
 describe('skinny program rows per workgroup', () => {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {withFlag} from './helpers/binding_limit';
-import {planTiledSplits, preferTiled, TILED_COST_SCALE_FLAG, TILED_TARGET_WORKGROUPS_FLAG, tiledRows} from '../src/kernels/webgpu/sparse_mat_mul_webgpu';
+import {planTiledSplits, preferTiled, TILED_COST_SCALE_FLAG, TILED_TARGET_WORKGROUPS_FLAG, tiledRows} from '../src/kernels/webgpu/sparse_mat_mul_plan';
 import {tiledWorkgroupBytes} from '../src/kernels/webgpu/sparse_mat_mul_tiled_program';
 
 describe('tiled program plan', () => {
