@@ -77,7 +77,7 @@ const TILED_COST: Record<TiledRows, number> = {64: 5.8, 128: 9.4};
 
 /** Whether the tiled program (`rows` rows per workgroup) should beat the skinny one on M rows at `density`. */
 export function preferTiled(M: number, density: number, rows: TiledRows): boolean {
-  const skinny = Math.ceil(M / 16) * (SKINNY_COST.perBlock + SKINNY_COST.perDensity * density);
+  const skinny = Math.ceil(M / SKINNY_MAX_ROWS) * (SKINNY_COST.perBlock + SKINNY_COST.perDensity * density);
   return env().getNumber(TILED_COST_SCALE_FLAG) * Math.ceil(M / rows) * TILED_COST[rows] < skinny;
 }
 

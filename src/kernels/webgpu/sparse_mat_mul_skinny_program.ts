@@ -75,23 +75,15 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
             let k = k0 + countOneBits(w - 1u);
             ${fma('k', f16 ? `${value('e')}.x` : value('e'))}
           }`;
-    // The lane's first value: its group's stored prefix plus the popcounts of the columns before it
-    // (selects rather than a loop, for the same loop guard).
-    const columnsBefore = [0, 1, 2].map((c) =>
-      `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), lane % 4u > ${c}u);`).join('\n            ');
     // Row k0 + lane of the tile's window, for every row of x: one coalesced read per row per tile, so that
     // the workgroup sees every x in its K range and knows whether it must take absentNonFinite below.
     const probeNonFinite = `if (k0 + lane < uniforms.K) {
               ${rows.map((m) => `xExp = max(xExp, bitcast<u32>(x[xRow${m} + (k0 + lane) * kStride]) & EXP);`).join('\n              ')}
             }`;
     const tileBody = `
-            let h = t * 36u;
-            let g = lane / 4u;
-            let prefixes = u32(header[h + 32u + g / 2u]);
-            var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
-            ${columnsBefore}
+            var e = firstValue(t, lane);
             ${probeNonFinite}
-            var w = u32(header[h + lane]) & rowsIn(k0);
+            var w = u32(header[t * 36u + lane]) & rowsIn(k0);
             ${bitLoop}`;
 
     return `
@@ -108,13 +100,6 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
       // The f32 exponent bits: all set for NaN and ±Inf only.
       const EXP = 0x7f800000u;
       ${productWgsl(this.cfg.partials)}
-
-      // The bits of the rows of tile row k0 that lie inside K: rows past K are never read, even for an
-      // encoding that skipped validation.
-      fn rowsIn(k0 : u32) -> u32 {
-        let rows = uniforms.K - k0;
-        return select(0xffffffffu, (1u << rows) - 1u, rows < 32u);
-      }
 
       // Dense matMul multiplies every x by every weight, and x·0 is NaN for a NaN or ±Inf x; the main loop
       // skips the weights that are not stored. So where some x of the workgroup is not finite (rare), each

@@ -81,8 +81,6 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
       `ws[(wRow + ${j}u) * 32u + wc / 4u][wc % 4u] = select(0.0, ${wValue(j)}, ((hw.x >> ${j}u) & 1u) == 1u);`,
     ).join('\n          ');
     const xIndex = transposeX ? 'k * uniforms.M + m' : 'm * uniforms.K + k';
-    const columnsBefore = [0, 1, 2].map((c) =>
-      `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${c}u])), cc % 4u > ${c}u);`).join('\n        ');
 
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
@@ -103,12 +101,6 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
 
       ${productWgsl(this.cfg.partials)}
 
-      // The bits of the rows of tile row kt that lie inside K.
-      fn rowsIn(kt : u32) -> u32 {
-        let rows = uniforms.K - kt * 32u;
-        return select(0xffffffffu, (1u << rows) - 1u, rows < 32u);
-      }
-
       // x[m][k], 0 outside x: rows past M and K add nothing.
       fn xAt(m : u32, k : u32) -> f32 {
         if (m >= uniforms.M || k >= uniforms.K) { return 0.0; }
@@ -125,14 +117,8 @@ export class SparseMatMulTiledProgram extends ProductProgram<TiledConfig> {
         if (nt >= uniforms.NT || kt >= uniforms.KT) { return vec2<u32>(0u); }
         let r0 = (s % 2u) * 16u + (localIndex / COLUMNS) * 8u;
         let t = nt * uniforms.KT + kt;
-        let h = t * 36u;
-        let cc = c % 32u;
-        let g = cc / 4u;
-        let prefixes = u32(header[h + 32u + g / 2u]);
-        var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
-        ${columnsBefore}
-        let bits = u32(header[h + cc]);
-        return vec2<u32>(((bits & rowsIn(kt)) >> r0) & 0xffu, e + countOneBits(bits & ((1u << r0) - 1u)));
+        let bits = u32(header[t * 36u + c % 32u]);
+        return vec2<u32>(((bits & rowsIn(kt * 32u)) >> r0) & 0xffu, firstValue(t, c % 32u) + countOneBits(bits & ((1u << r0) - 1u)));
       }
 
       fn main() {

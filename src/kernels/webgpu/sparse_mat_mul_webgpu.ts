@@ -83,7 +83,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   }
   const partials = runProgram(backend, program(rowBlocks, true), encoded, 'float32', uniforms(0));
   const reduce = new SplitKReduceProgram(M, N, {
-    activation: swiglu ? 'swiglu' : epilogueActivation(attrs), hasBias, hasPrelu, hasResidual,
+    activation: swiglu ? 'swiglu' : common.activation, hasBias, hasPrelu, hasResidual,
   });
   const out = runProgram(backend, reduce, [partials, ...epilogueInputs], 'float32', scalars([splits, M * N, N], [attrs.leakyreluAlpha]));
   backend.disposeData(partials.dataId);
