@@ -144,8 +144,9 @@ function structuredWeight(K: number, N: number, label: string): Float32Array {
 // 63 rows, value type, transposeX, activation, bias, prelu), which is slow on SwiftShader. So most cases
 // use 3 or 4 rows and share variants; the odd shapes still cover 1, 2, 3, 5 and 64+ rows.
 describeEachProgram('sparseMatMul', (backend) => {
-  // Odd sizes on every side. From 64 rows of x on, webgpu runs its tiled program (slow to compile on
-  // SwiftShader), so the tall cases share one shader variant (no size-1 dimension in x or y).
+  // Odd sizes on every side. Tall x runs webgpu's tiled program where it is the cheaper one
+  // (sparse_mat_mul_plan.ts; slow to compile on SwiftShader), so the tall cases share one shader variant
+  // (no size-1 dimension in x or y).
   const shapes: Case[] = [
     {M: 1, K: 127, N: 257},
     {M: 3, K: 257, N: 127},

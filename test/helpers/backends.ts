@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './setup';
+import {TILED_COST_SCALE_FLAG, TILED_MIN_ROWS_FLAG, TILED_TARGET_WORKGROUPS_FLAG} from '../../src/kernels/webgpu/sparse_mat_mul_plan';
 
 /** Backends that get a suite even when they are registered after a spec file is loaded. */
 const KNOWN_BACKENDS = ['cpu', 'webgpu'];
@@ -30,28 +31,37 @@ function marker(backend: string): string {
  * backend (set in beforeAll, restored in afterAll).
  */
 export function describeEachBackend(name: string, body: (backend: string) => void): void {
-  for (const backend of candidates()) {
-    describe(`${name} ${marker(backend)}`, () => {
-      let previous = '';
-      beforeAll(async () => {
-        previous = tf.getBackend();
-        if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
-      });
-      afterAll(async () => {
-        if (previous) await tf.setBackend(previous);
-      });
-      body(backend);
+  for (const backend of candidates()) describeOn(`${name} ${marker(backend)}`, backend, {}, body);
+}
+
+/** `describe(title, ...)` with `backend` active and the number `flags` set inside, both restored after. */
+function describeOn(title: string, backend: string, flags: Record<string, number>, body: (backend: string) => void): void {
+  describe(title, () => {
+    let previous = '';
+    const before: Record<string, number> = {};
+    beforeAll(async () => {
+      previous = tf.getBackend();
+      if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
+      for (const [flag, value] of Object.entries(flags)) {
+        before[flag] = tf.env().getNumber(flag);
+        tf.env().set(flag, value);
+      }
     });
-  }
+    afterAll(async () => {
+      for (const [flag, value] of Object.entries(before)) tf.env().set(flag, value);
+      if (previous) await tf.setBackend(previous);
+    });
+    body(backend);
+  });
 }
 
 /**
  * The webgpu kernel's programs, each forced for every M through its flags: the skinny program runs for
- * few rows of x and the tiled one for many (sparse_mat_mul_webgpu.ts, preferTiled), so without this
+ * few rows of x and the tiled one for many (sparse_mat_mul_plan.ts, preferTiled), so without this
  * most shapes would meet only one of them.
  */
 const PROGRAM_SUITES: Array<{label: string, flags: Record<string, number>}> = [
-  {label: 'tiled program for every M', flags: {TFJS_SPARSE_TILED_MIN_ROWS: 1, TFJS_SPARSE_TILED_COST_SCALE: 0, TFJS_SPARSE_TILED_TARGET_WORKGROUPS: 8}},
+  {label: 'tiled program for every M', flags: {[TILED_MIN_ROWS_FLAG]: 1, [TILED_COST_SCALE_FLAG]: 0, [TILED_TARGET_WORKGROUPS_FLAG]: 8}},
 ];
 
 /**
@@ -62,25 +72,7 @@ const PROGRAM_SUITES: Array<{label: string, flags: Record<string, number>}> = [
 export function describeEachProgram(name: string, body: (backend: string) => void): void {
   describeEachBackend(name, body);
   if (!candidates().includes('webgpu')) return;
-  for (const {label, flags} of PROGRAM_SUITES) {
-    describe(`${name} ${marker('webgpu')} [${label}]`, () => {
-      let previous = '';
-      const before: Record<string, number> = {};
-      beforeAll(async () => {
-        previous = tf.getBackend();
-        if (!(await tf.setBackend('webgpu'))) throw new Error('backend webgpu failed to initialise');
-        for (const [flag, value] of Object.entries(flags)) {
-          before[flag] = tf.env().getNumber(flag);
-          tf.env().set(flag, value);
-        }
-      });
-      afterAll(async () => {
-        for (const [flag, value] of Object.entries(before)) tf.env().set(flag, value);
-        if (previous) await tf.setBackend(previous);
-      });
-      body('webgpu');
-    });
-  }
+  for (const {label, flags} of PROGRAM_SUITES) describeOn(`${name} ${marker('webgpu')} [${label}]`, 'webgpu', flags, body);
 }
 
 /** What `prepareBackends()` found; empty before it ran. */
