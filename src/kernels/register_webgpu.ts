@@ -7,6 +7,7 @@ import {rowArgMaxWebGPUConfig} from './webgpu/row_arg_max_webgpu.js';
 import {rowNormWebGPUConfig} from './webgpu/row_norm_webgpu.js';
 import {sparseGatherWebGPUConfig} from './webgpu/sparse_gather_webgpu.js';
 import {sparseMatMulWebGPUConfig} from './webgpu/sparse_mat_mul_webgpu.js';
+import {requestSubgroups} from './webgpu/subgroup_backend.js';
 
 registerKernel(sparseMatMulWebGPUConfig);
 registerKernel(sparseGatherWebGPUConfig);
@@ -15,3 +16,5 @@ registerKernel(rowNormWebGPUConfig);
 registerKernel(mlpActivationWebGPUConfig);
 registerKernel(decodeAttentionWebGPUConfig);
 registerKernel(rowArgMaxWebGPUConfig);
+
+requestSubgroups();

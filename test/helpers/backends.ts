@@ -10,7 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './setup';
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILED_COST_SCALE_FLAG, TILED_MIN_ROWS_FLAG, TILED_TARGET_WORKGROUPS_FLAG} from '../../src/kernels/webgpu/sparse_mat_mul_plan';
+import {SUBGROUPS_FLAG, warpSubgroups} from '../../src/kernels/webgpu/subgroups';
 
 /** Backends that get a suite even when they are registered after a spec file is loaded. */
 const KNOWN_BACKENDS = ['cpu', 'webgpu'];
@@ -34,16 +36,18 @@ export function describeEachBackend(name: string, body: (backend: string) => voi
   for (const backend of candidates()) describeOn(`${name} ${marker(backend)}`, backend, {}, body);
 }
 
-/** `describe(title, ...)` with `backend` active and the number `flags` set inside, both restored after. */
-function describeOn(title: string, backend: string, flags: Record<string, number>, body: (backend: string) => void): void {
+type Flags = Record<string, number | boolean>;
+
+/** `describe(title, ...)` with `backend` active and `flags` set inside, both restored after. */
+function describeOn(title: string, backend: string, flags: Flags, body: (backend: string) => void): void {
   describe(title, () => {
     let previous = '';
-    const before: Record<string, number> = {};
+    const before: Flags = {};
     beforeAll(async () => {
       previous = tf.getBackend();
       if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
       for (const [flag, value] of Object.entries(flags)) {
-        before[flag] = tf.env().getNumber(flag);
+        before[flag] = tf.env().get(flag) as number | boolean;
         tf.env().set(flag, value);
       }
     });
@@ -55,13 +59,18 @@ function describeOn(title: string, backend: string, flags: Record<string, number
   });
 }
 
+/** The suite of the skinny program's workgroup form, which runs only where the plain suite does not. */
+const NO_SUBGROUPS = 'skinny program without subgroups';
+
 /**
  * The webgpu kernel's programs, each forced for every M through its flags: the skinny program runs for
  * few rows of x and the tiled one for many (sparse_mat_mul_plan.ts, preferTiled), so without this
  * most shapes would meet only one of them.
  */
-const PROGRAM_SUITES: Array<{label: string, flags: Record<string, number>}> = [
+const PROGRAM_SUITES: Array<{label: string, flags: Flags}> = [
   {label: 'tiled program for every M', flags: {[TILED_MIN_ROWS_FLAG]: 1, [TILED_COST_SCALE_FLAG]: 0, [TILED_TARGET_WORKGROUPS_FLAG]: 8}},
+  // Where the skinny program takes its subgroup form (subgroups of 32), the plain suite runs that form.
+  {label: NO_SUBGROUPS, flags: {[SUBGROUPS_FLAG]: false}},
 ];
 
 /**
@@ -106,6 +115,15 @@ export async function prepareBackends(env: jasmine.Env = jasmine.getEnv()): Prom
   backendStatus.available = available;
   backendStatus.missing = missing;
   const excluded = Object.keys(missing).map(marker);
+  const skipped = Object.entries(missing).map(([b, why]) => `${b} (${why})`);
+  if (available.includes('webgpu')) {
+    await tf.setBackend('webgpu');
+    if (!warpSubgroups((tf.backend() as WebGPUBackend).device)) {
+      excluded.push(`[${NO_SUBGROUPS}]`);
+      skipped.push(`the [${NO_SUBGROUPS}] suites (no subgroups of 32 here: the plain webgpu suites run that form)`);
+    }
+    await tf.setBackend('cpu');
+  }
   const previousFilter = env.configuration().specFilter;
   env.configure({
     specFilter: (spec: jasmine.Spec) => {
@@ -114,7 +132,6 @@ export async function prepareBackends(env: jasmine.Env = jasmine.getEnv()): Prom
       return previousFilter ? previousFilter(spec) : true;
     },
   });
-  const skipped = Object.entries(missing).map(([b, why]) => `${b} (${why})`).join(', ');
-  console.log(`tfjs-sparse tests: backends ${available.join(', ')}${skipped ? `; skipping ${skipped}` : ''}`);
+  console.log(`tfjs-sparse tests: backends ${available.join(', ')}${skipped.length ? `; skipping ${skipped.join(', ')}` : ''}`);
   return available;
 }

@@ -146,8 +146,39 @@ function uniformBuffer(cache: DeviceCache, encoder: GPUCommandEncoder, device: G
   return u;
 }
 
+/** A program whose WGSL starts with directives (`enable subgroups;`), which must come before TF.js's header. */
+export interface DirectiveProgram extends WebGPUProgram {
+  directives?: string;
+}
+
+/**
+ * Runs `run` (which may compile `program`) with the backend's device seen through a proxy that puts the
+ * program's directives before the shader source TF.js generates: TF.js's compileProgram has no hook for
+ * them, and it compiles only through `backend.device`.
+ */
+function withDirectives<T>(backend: WebGPUBackend, program: DirectiveProgram, run: () => T): T {
+  const directives = program.directives;
+  if (!directives) return run();
+  const device = backend.device;
+  const proxy = new Proxy(device, {
+    get(target, name) {
+      if (name === 'createShaderModule') {
+        return (d: GPUShaderModuleDescriptor) => target.createShaderModule({...d, code: directives + d.code});
+      }
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  (backend as {device: GPUDevice}).device = proxy;
+  try {
+    return run();
+  } finally {
+    (backend as {device: GPUDevice}).device = device;
+  }
+}
+
 /** Runs `program` as `backend.runWebGPUProgram(program, inputs, outputDtype, uniforms, output)` does. */
-export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, inputs: TensorInfo[],
+export function runProgram(backend: WebGPUBackend, program: DirectiveProgram, inputs: TensorInfo[],
     outputDtype: 'float32' | 'int32', uniforms: Uniform[], output?: TensorInfo): TensorInfo {
   const internals = backend as unknown as BackendInternals;
   const device = backend.device;
@@ -160,7 +191,7 @@ export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, input
   const maxDispatch = device.limits.maxComputeWorkgroupsPerDimension;
   if (cached == null || internals.activeTimers != null || util.sizeFromShape(out.shape) === 0 ||
       program.dispatch.some((d) => d > maxDispatch) || env().getBool('WEBGPU_ENGINE_COMPILE_ONLY')) {
-    const result = backend.runWebGPUProgram(program, inputs, outputDtype, uniforms, out);
+    const result = withDirectives(backend, program, () => backend.runWebGPUProgram(program, inputs, outputDtype, uniforms, out));
     const pipeline = program.pipeline;
     if (cached == null && pipeline != null && !(pipeline instanceof Promise)) {
       bounded(cache.pipelines, key, {pipeline, layout: pipeline.getBindGroupLayout(0), id: cache.id(pipeline)});

@@ -99,10 +99,11 @@ export interface Plan {
 
 /**
  * The plan for M rows of x against a [K, N] weight of KT tile rows, `density` stored values per element
- * and `weightBytes` bytes of header and values, on a device with `workgroupBytes` of workgroup memory.
+ * and `weightBytes` bytes of header and values, on a device with `workgroupBytes` of workgroup memory
+ * (and subgroups of 32 invocations where `subgroups`).
  */
 export function planProduct(M: number, N: number, KT: number, density: number, workgroupBytes: number, weightBytes: number,
-    common: Omit<ProductConfig, 'splits' | 'partials' | 'rowBlocks'>): Plan {
+    common: Omit<ProductConfig, 'splits' | 'partials' | 'rowBlocks'>, subgroups = false): Plan {
   const tiled = M >= env().getNumber(TILED_MIN_ROWS_FLAG) ?
       tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG), workgroupBytes) : null;
   if (tiled != null && preferTiled(M, density, tiled)) {
@@ -120,5 +121,5 @@ export function planProduct(M: number, N: number, KT: number, density: number, w
   const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :
       planSplits(KT, colBlocks * rowBlocks, 4 * M * N, weightBytes);
   return {rows, ...split, program: (groups, partials) => new SparseMatMulSkinnyProgram(M, N,
-      {rowsPerGroup: rows, splits: split.splits, partials, rowBlocks: groups, ...common})};
+      {rowsPerGroup: rows, subgroups, splits: split.splits, partials, rowBlocks: groups, ...common})};
 }

@@ -6,11 +6,15 @@
  * first value from the stored group prefix plus the popcounts of the columns before it in its group,
  * walks the set bits, and feeds each value to MT FMAs in registers. x is read through L1:
  * all lanes of a slice read rows of the same 32-row window. The slices' sums meet in workgroup memory.
+ * In the subgroup form (where a subgroup is a slice: 32 invocations, as on NVIDIA) a lane's first value
+ * comes from a subgroup prefix sum of popcounts and its x from the lane that holds that row. The slices'
+ * sums still meet in workgroup memory: they are different subgroups, so subgroupAdd cannot add them.
  * Earlier layouts (a lane per group of 4 columns, values staged in workgroup memory) were slower:
  * bench/NOTES.md has their numbers.
  */
 import {epilogueWgsl} from './epilogue_wgsl.js';
 import {ProductConfig, ProductProgram, productWgsl} from './sparse_mat_mul_product.js';
+import {SUBGROUP_DIRECTIVES} from './subgroups.js';
 
 const LANES = 32;
 const SLICES = 8;
@@ -30,15 +34,21 @@ export const SKINNY_COLUMNS = LANES;
 export interface SkinnyConfig extends ProductConfig {
   /** x rows per workgroup: 1, 2, 4, 8 or 16. */
   rowsPerGroup: number;
+  /** The subgroup form (subgroups.ts, warpSubgroups): each slice is one subgroup of 32 invocations. */
+  subgroups: boolean;
 }
 
 export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
+  readonly directives: string;
+
   constructor(M: number, N: number, cfg: SkinnyConfig) {
-    super(M, N, cfg, {columns: SKINNY_COLUMNS, threads: LANES * SLICES, head: `sparseSkinny_${cfg.rowsPerGroup}`});
+    super(M, N, cfg, {columns: SKINNY_COLUMNS, threads: LANES * SLICES,
+      head: `sparseSkinny_${cfg.rowsPerGroup}${cfg.subgroups ? '_subgroups' : ''}`});
+    this.directives = cfg.subgroups ? SUBGROUP_DIRECTIVES : '';
   }
 
   getUserCode(): string {
-    const {rowsPerGroup: MT, valueType, transposeX} = this.cfg;
+    const {rowsPerGroup: MT, valueType, transposeX, subgroups: sg} = this.cfg;
     const fused = !this.cfg.partials;
     const rows = Array.from({length: MT}, (_, m) => m);
     const f16 = valueType === 'float16';
@@ -80,11 +90,52 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
     const probeNonFinite = `if (k0 + lane < uniforms.K) {
               ${rows.map((m) => `xExp = max(xExp, bitcast<u32>(x[xRow${m} + (k0 + lane) * kStride]) & EXP);`).join('\n              ')}
             }`;
-    const tileBody = `
+    const workgroupTile = `
             var e = firstValue(t, lane);
             ${probeNonFinite}
             var w = u32(header[t * 36u + lane]) & rowsIn(k0);
             ${bitLoop}`;
+
+    // The subgroup form: lane i holds row k0 + i of x, and each value takes its x from the lane of its bit
+    // through subgroupShuffle, instead of an address, a bounds clamp and a load. A shuffle must not read
+    // from a lane that has left the loop, so every lane runs the slice's most iterations (as a warp does
+    // anyway) and masks those past its own bits.
+    const shuffled = (i: string, v: string, on: string) => rows.map((m) =>
+      `acc[${m}] = select(acc[${m}], fma(subgroupShuffle(xl${m}, ${i}), ${v}, acc[${m}]), ${on});`).join('\n            ');
+    const nextBit = (b: string, i: string) =>
+      `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${i} = countOneBits(${b} - 1u) & 31u;`;
+    const subgroupPeel = f16 ? `
+          let odd = (e & 1u) == 1u && w != 0u;
+          if (subgroupAny(odd)) {
+            let b = select(0u, w & (0u - w), odd);
+            w = w ^ b;
+            let i = countOneBits(b - 1u) & 31u;
+            ${shuffled('i', `${value('e')}.y`, 'odd')}
+            e = e + select(0u, 1u, odd);
+          }` : '';
+    const subgroupTile = `
+            let word = u32(header[t * 36u + lane]);
+            // The column's first value: the tile's offset plus the popcounts of the columns before it.
+            var e = u32(offsets[t]) + subgroupExclusiveAdd(countOneBits(word));
+            ${rows.map((m) => `var xl${m} = 0.0;`).join('\n            ')}
+            if (k0 + lane < uniforms.K) {
+              ${rows.map((m) => `xl${m} = x[xRow${m} + (k0 + lane) * kStride];
+              xExp = max(xExp, bitcast<u32>(xl${m}) & EXP);`).join('\n              ')}
+            }
+            var w = word & rowsIn(k0);
+            ${subgroupPeel}
+            var pairs = (subgroupMax(countOneBits(w)) + 1u) / 2u;
+            loop {
+              if (pairs == 0u) { break; }
+              pairs = pairs - 1u;
+              ${nextBit('b0', 'i0')}
+              ${nextBit('b1', 'i1')}
+              ${pairValues}
+              e = e + 2u;
+              ${shuffled('i0', 'v.x', 'b0 != 0u')}
+              ${shuffled('i1', 'v.y', 'b1 != 0u')}
+            }`;
+    const tileBody = sg ? subgroupTile : workgroupTile;
 
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then

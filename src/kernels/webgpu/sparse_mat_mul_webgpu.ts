@@ -14,6 +14,7 @@ import {epilogueActivation} from './epilogue_wgsl.js';
 import {SplitKReduceProgram} from './split_k_reduce_program.js';
 import {runMLPActivation} from './mlp_activation_webgpu.js';
 import {runProgram} from './run_program.js';
+import {warpSubgroups} from './subgroups.js';
 
 type Uniform = {type: 'uint32' | 'float32', data: number[]};
 
@@ -58,7 +59,8 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   // Stored values per weight element (f16 pairs in words; each tile's block is padded to 16 bytes).
   const density = values.shape[0] * (valueType === 'float16' ? 2 : 1) / (K * N);
   const {rows, splits, tileRowsPerSplit, program} = planProduct(M, N, KT, density,
-      backend.device.limits.maxComputeWorkgroupStorageSize, 4 * (header.shape[0] + values.shape[0]), common);
+      backend.device.limits.maxComputeWorkgroupStorageSize, 4 * (header.shape[0] + values.shape[0]), common,
+      warpSubgroups(backend.device));
   const rowBlocks = Math.ceil(M / rows);
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.
   const chunkRows = MAX_DISPATCH * rows;

@@ -1,0 +1,98 @@
+/**
+ * Subgroups: the webgpu backend's device is made with the `subgroups` feature where the adapter has it
+ * (src/kernels/webgpu/subgroup_backend.ts), programs may start with `enable subgroups;`
+ * (run_program.ts), and the skinny program takes its subgroup form only where a subgroup is a warp of
+ * 32 invocations (subgroups.ts). SwiftShader's subgroups have 4 invocations, so the subgroup form's
+ * products are checked on the GPU (bench/gpu_specs.ts), by every sparseMatMul suite there; this file
+ * checks the plumbing, here and there.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
+import {describeEachBackend} from './helpers/backends';
+import {planProduct} from '../src/kernels/webgpu/sparse_mat_mul_plan';
+import {runProgram} from '../src/kernels/webgpu/run_program';
+import {requestSubgroups} from '../src/kernels/webgpu/subgroup_backend';
+import {SUBGROUP_DIRECTIVES, SUBGROUPS_FLAG, warpSubgroups} from '../src/kernels/webgpu/subgroups';
+
+function fakeDevice(features: string[], min?: number, max?: number): GPUDevice {
+  return {features: new Set(features), adapterInfo: {subgroupMinSize: min, subgroupMaxSize: max}} as unknown as GPUDevice;
+}
+
+describe('subgroup form of the skinny program', () => {
+  afterEach(() => tf.env().set(SUBGROUPS_FLAG, true));
+
+  it('is used only with the feature, subgroups of exactly 32 invocations, and the flag on', () => {
+    expect(warpSubgroups(fakeDevice(['subgroups'], 32, 32))).toBe(true);
+    expect(warpSubgroups(fakeDevice(['subgroups'], 4, 4))).toBe(false);
+    expect(warpSubgroups(fakeDevice(['subgroups'], 32, 64))).toBe(false);
+    expect(warpSubgroups(fakeDevice(['subgroups'], 16, 32))).toBe(false);
+    expect(warpSubgroups(fakeDevice(['timestamp-query'], 32, 32))).toBe(false);
+    expect(warpSubgroups(fakeDevice(['subgroups']))).toBe(false);
+    tf.env().set(SUBGROUPS_FLAG, false);
+    expect(warpSubgroups(fakeDevice(['subgroups'], 32, 32))).toBe(false);
+  });
+
+  it('is named by the shader key and carries the directives; the tiled program has neither', () => {
+    const common = {valueType: 'float16' as const, transposeX: false, activation: 'linear' as const,
+      hasBias: false, hasPrelu: false, hasResidual: false};
+    const withSg = planProduct(1, 4096, 128, 0.2, 49152, 1e7, common, true).program(1, true);
+    const without = planProduct(1, 4096, 128, 0.2, 49152, 1e7, common, false).program(1, true);
+    expect(withSg.shaderKey).toContain('_subgroups');
+    expect(without.shaderKey).not.toContain('_subgroups');
+    expect((withSg as {directives?: string}).directives).toBe(SUBGROUP_DIRECTIVES);
+    expect((without as {directives?: string}).directives).toBe('');
+    expect(withSg.getUserCode()).toContain('subgroupShuffle');
+    expect(without.getUserCode()).not.toContain('subgroup');
+    const tiled = planProduct(1024, 4096, 128, 0.5, 49152, 1e7, common, true).program(1, true);
+    expect(tiled.shaderKey).toContain('sparseTiled');
+    expect(tiled.getUserCode()).not.toContain('subgroup');
+  });
+});
+
+/** Writes, per invocation, the number of invocations in its subgroup (subgroupAdd of 1). */
+class SubgroupSizeProgram implements WebGPUProgram {
+  outputShape = [1, 64];
+  shaderKey = 'subgroupSizeProbe';
+  dispatchLayout = {x: [] as number[], y: [0], z: [1]};
+  dispatch: [number, number, number] = [1, 1, 1];
+  variableNames: string[] = [];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  directives = SUBGROUP_DIRECTIVES;
+  getUserCode(): string {
+    // Reads a uniform so that the pipeline's layout keeps the binding TF.js binds.
+    return 'fn main() { result[localIndex] = f32(subgroupAdd(1u)) + 0.0 * f32(uniforms.outShape.x); }';
+  }
+}
+
+describeEachBackend('the webgpu device', (backend) => {
+  it('is not replaced once the backend exists, or where webgpu is not registered', () => {
+    expect(requestSubgroups()).toBe(false);
+  });
+
+  if (backend !== 'webgpu') return;
+
+  it('has subgroups where its adapter does', async () => {
+    const device = (tf.backend() as WebGPUBackend).device;
+    const adapter = await navigator.gpu.requestAdapter();
+    expect(device.features.has('subgroups')).toBe(adapter!.features.has('subgroups'));
+  });
+
+  it('runs a program that starts with enable subgroups', async () => {
+    const b = tf.backend() as WebGPUBackend;
+    if (!b.device.features.has('subgroups')) {
+      pending('this adapter has no subgroups');
+      return;
+    }
+    const info = (b.device as unknown as {adapterInfo: {subgroupMinSize: number, subgroupMaxSize: number}}).adapterInfo;
+    for (let run = 0; run < 2; run++) {  // the first compiles through TF.js, the second is recorded from the cache
+      const out = tf.engine().makeTensorFromTensorInfo(runProgram(b, new SubgroupSizeProgram(), [], 'float32', []));
+      const sizes = await out.data();
+      out.dispose();
+      expect(sizes.length).toBe(64);
+      for (const s of sizes) {
+        expect(s).toBeGreaterThanOrEqual(info.subgroupMinSize);
+        expect(s).toBeLessThanOrEqual(info.subgroupMaxSize);
+      }
+    }
+  });
+});
