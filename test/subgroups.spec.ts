@@ -9,40 +9,47 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {describeEachBackend} from './helpers/backends';
-import {planProduct} from '../src/kernels/webgpu/sparse_mat_mul_plan';
+import {planProduct, SUBGROUP_MIN_ROWS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_plan';
 import {runProgram} from '../src/kernels/webgpu/run_program';
 import {requestSubgroups} from '../src/kernels/webgpu/subgroup_backend';
-import {SUBGROUP_DIRECTIVES, SUBGROUPS_FLAG, warpSubgroups} from '../src/kernels/webgpu/subgroups';
+import {SUBGROUP_DIRECTIVES, warpSubgroups} from '../src/kernels/webgpu/subgroups';
 
 function fakeDevice(features: string[], min?: number, max?: number): GPUDevice {
   return {features: new Set(features), adapterInfo: {subgroupMinSize: min, subgroupMaxSize: max}} as unknown as GPUDevice;
 }
 
 describe('subgroup form of the skinny program', () => {
-  afterEach(() => tf.env().set(SUBGROUPS_FLAG, true));
+  const common = {valueType: 'float16' as const, transposeX: false, activation: 'linear' as const,
+    hasBias: false, hasPrelu: false, hasResidual: false};
+  const skinny = (M: number, warp: boolean) => planProduct(M, 4096, 128, 0.2, 49152, 1e7, common, warp).program(1, true);
+  const before = tf.env().getNumber(SUBGROUP_MIN_ROWS_FLAG);
+  afterEach(() => tf.env().set(SUBGROUP_MIN_ROWS_FLAG, before));
 
-  it('is used only with the feature, subgroups of exactly 32 invocations, and the flag on', () => {
+  it('needs the feature and subgroups of exactly 32 invocations', () => {
     expect(warpSubgroups(fakeDevice(['subgroups'], 32, 32))).toBe(true);
     expect(warpSubgroups(fakeDevice(['subgroups'], 4, 4))).toBe(false);
     expect(warpSubgroups(fakeDevice(['subgroups'], 32, 64))).toBe(false);
     expect(warpSubgroups(fakeDevice(['subgroups'], 16, 32))).toBe(false);
     expect(warpSubgroups(fakeDevice(['timestamp-query'], 32, 32))).toBe(false);
     expect(warpSubgroups(fakeDevice(['subgroups']))).toBe(false);
-    tf.env().set(SUBGROUPS_FLAG, false);
-    expect(warpSubgroups(fakeDevice(['subgroups'], 32, 32))).toBe(false);
   });
 
-  it('is named by the shader key and carries the directives; the tiled program has neither', () => {
-    const common = {valueType: 'float16' as const, transposeX: false, activation: 'linear' as const,
-      hasBias: false, hasPrelu: false, hasResidual: false};
-    const withSg = planProduct(1, 4096, 128, 0.2, 49152, 1e7, common, true).program(1, true);
-    const without = planProduct(1, 4096, 128, 0.2, 49152, 1e7, common, false).program(1, true);
-    expect(withSg.shaderKey).toContain('_subgroups');
-    expect(without.shaderKey).not.toContain('_subgroups');
-    expect((withSg as {directives?: string}).directives).toBe(SUBGROUP_DIRECTIVES);
-    expect((without as {directives?: string}).directives).toBe('');
-    expect(withSg.getUserCode()).toContain('subgroupShuffle');
-    expect(without.getUserCode()).not.toContain('subgroup');
+  it('runs from 4 rows per workgroup (the flag moves it), named by the shader key, with the directives', () => {
+    for (const [M, want] of [[1, false], [2, false], [3, true], [4, true], [16, true]] as const) {
+      const p = skinny(M, true);
+      expect(p.shaderKey.includes('_subgroups')).withContext(`M=${M}`).toBe(want);
+      expect((p as {directives?: string}).directives).withContext(`M=${M}`).toBe(want ? SUBGROUP_DIRECTIVES : '');
+      expect(p.getUserCode().includes('subgroupShuffle')).withContext(`M=${M}`).toBe(want);
+      expect(skinny(M, false).shaderKey).not.toContain('_subgroups');
+    }
+    tf.env().set(SUBGROUP_MIN_ROWS_FLAG, 1);
+    expect(skinny(1, true).shaderKey).toContain('_subgroups');
+    expect(skinny(1, false).shaderKey).not.toContain('_subgroups');
+    tf.env().set(SUBGROUP_MIN_ROWS_FLAG, 1e9);
+    expect(skinny(16, true).shaderKey).not.toContain('_subgroups');
+  });
+
+  it('is never the tiled program\'s', () => {
     const tiled = planProduct(1024, 4096, 128, 0.5, 49152, 1e7, common, true).program(1, true);
     expect(tiled.shaderKey).toContain('sparseTiled');
     expect(tiled.getUserCode()).not.toContain('subgroup');

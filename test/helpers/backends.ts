@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './setup';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
-import {TILED_COST_SCALE_FLAG, TILED_MIN_ROWS_FLAG, TILED_TARGET_WORKGROUPS_FLAG} from '../../src/kernels/webgpu/sparse_mat_mul_plan';
-import {SUBGROUPS_FLAG, warpSubgroups} from '../../src/kernels/webgpu/subgroups';
+import {SUBGROUP_MIN_ROWS_FLAG, TILED_COST_SCALE_FLAG, TILED_MIN_ROWS_FLAG, TILED_TARGET_WORKGROUPS_FLAG} from '../../src/kernels/webgpu/sparse_mat_mul_plan';
+import {warpSubgroups} from '../../src/kernels/webgpu/subgroups';
 
 /** Backends that get a suite even when they are registered after a spec file is loaded. */
 const KNOWN_BACKENDS = ['cpu', 'webgpu'];
@@ -59,8 +59,9 @@ function describeOn(title: string, backend: string, flags: Flags, body: (backend
   });
 }
 
-/** The suite of the skinny program's workgroup form, which runs only where the plain suite does not. */
-const NO_SUBGROUPS = 'skinny program without subgroups';
+/** Suites that run only where the skinny program has a subgroup form (subgroups of 32). */
+const WITHOUT_SUBGROUPS = 'skinny program without subgroups';
+const ALL_SUBGROUPS = 'skinny subgroup form for every M';
 
 /**
  * The webgpu kernel's programs, each forced for every M through its flags: the skinny program runs for
@@ -69,8 +70,9 @@ const NO_SUBGROUPS = 'skinny program without subgroups';
  */
 const PROGRAM_SUITES: Array<{label: string, flags: Flags}> = [
   {label: 'tiled program for every M', flags: {[TILED_MIN_ROWS_FLAG]: 1, [TILED_COST_SCALE_FLAG]: 0, [TILED_TARGET_WORKGROUPS_FLAG]: 8}},
-  // Where the skinny program takes its subgroup form (subgroups of 32), the plain suite runs that form.
-  {label: NO_SUBGROUPS, flags: {[SUBGROUPS_FLAG]: false}},
+  // Where the skinny program has a subgroup form, the plain suite runs it from 4 rows per workgroup.
+  {label: WITHOUT_SUBGROUPS, flags: {[SUBGROUP_MIN_ROWS_FLAG]: 1e9}},
+  {label: ALL_SUBGROUPS, flags: {[SUBGROUP_MIN_ROWS_FLAG]: 1}},
 ];
 
 /**
@@ -119,8 +121,8 @@ export async function prepareBackends(env: jasmine.Env = jasmine.getEnv()): Prom
   if (available.includes('webgpu')) {
     await tf.setBackend('webgpu');
     if (!warpSubgroups((tf.backend() as WebGPUBackend).device)) {
-      excluded.push(`[${NO_SUBGROUPS}]`);
-      skipped.push(`the [${NO_SUBGROUPS}] suites (no subgroups of 32 here: the plain webgpu suites run that form)`);
+      excluded.push(`[${WITHOUT_SUBGROUPS}]`, `[${ALL_SUBGROUPS}]`);
+      skipped.push(`the [${WITHOUT_SUBGROUPS}] and [${ALL_SUBGROUPS}] suites (no subgroups of 32 here)`);
     }
     await tf.setBackend('cpu');
   }

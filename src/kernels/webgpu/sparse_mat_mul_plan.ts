@@ -26,6 +26,13 @@ env().registerFlag(TILED_TARGET_WORKGROUPS_FLAG, () => 512);
 /** The most x rows a tiled workgroup owns (64 or 128). */
 export const TILED_MAX_ROWS_FLAG = 'TFJS_SPARSE_TILED_MAX_ROWS';
 env().registerFlag(TILED_MAX_ROWS_FLAG, () => 128);
+/**
+ * Rows of x per workgroup from which the skinny program takes its subgroup form, where the device has
+ * warp-sized subgroups: on the H100 it was 5-12% faster at 4 rows and 12-21% at 16, and 5-7% slower at
+ * 1 (bench/NOTES.md). A large value never takes it.
+ */
+export const SUBGROUP_MIN_ROWS_FLAG = 'TFJS_SPARSE_SUBGROUP_MIN_ROWS';
+env().registerFlag(SUBGROUP_MIN_ROWS_FLAG, () => 4);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 /** Workgroups a dispatch may have along y and z. */
@@ -100,10 +107,10 @@ export interface Plan {
 /**
  * The plan for M rows of x against a [K, N] weight of KT tile rows, `density` stored values per element
  * and `weightBytes` bytes of header and values, on a device with `workgroupBytes` of workgroup memory
- * (and subgroups of 32 invocations where `subgroups`).
+ * (and subgroups of 32 invocations where `warpSubgroups`).
  */
 export function planProduct(M: number, N: number, KT: number, density: number, workgroupBytes: number, weightBytes: number,
-    common: Omit<ProductConfig, 'splits' | 'partials' | 'rowBlocks'>, subgroups = false): Plan {
+    common: Omit<ProductConfig, 'splits' | 'partials' | 'rowBlocks'>, warpSubgroups = false): Plan {
   const tiled = M >= env().getNumber(TILED_MIN_ROWS_FLAG) ?
       tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG), workgroupBytes) : null;
   if (tiled != null && preferTiled(M, density, tiled)) {
@@ -116,6 +123,7 @@ export function planProduct(M: number, N: number, KT: number, density: number, w
   }
   // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
   const rows = rowsPerGroup(M, workgroupBytes);
+  const subgroups = warpSubgroups && rows >= env().getNumber(SUBGROUP_MIN_ROWS_FLAG);
   const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
   const rowBlocks = Math.ceil(M / rows);
   const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :

@@ -5,12 +5,6 @@
  * needs subgroups of exactly 32 invocations: the NVIDIA GPUs we measure on. SwiftShader's subgroups have 4
  * invocations, so it runs the workgroup-memory form.
  */
-import {env} from '@tensorflow/tfjs-core';
-
-/** Use subgroup operations where the device allows (true, the default); the bench and tests turn it off. */
-export const SUBGROUPS_FLAG = 'TFJS_SPARSE_SUBGROUPS';
-env().registerFlag(SUBGROUPS_FLAG, () => true);
-
 /** Invocations per subgroup that the subgroup programs are written for. */
 export const WARP = 32;
 
@@ -25,12 +19,9 @@ interface SubgroupSizes {
   subgroupMaxSize?: number;
 }
 
-/**
- * Whether `device` was made with `subgroups`, its adapter's subgroups always have WARP invocations, and
- * SUBGROUPS_FLAG is on.
- */
+/** Whether `device` was made with `subgroups` and its adapter's subgroups always have WARP invocations. */
 export function warpSubgroups(device: GPUDevice): boolean {
-  if (!env().getBool(SUBGROUPS_FLAG) || !device.features.has('subgroups')) return false;
+  if (!device.features.has('subgroups')) return false;
   const info = (device as unknown as {adapterInfo?: SubgroupSizes}).adapterInfo;
   return info?.subgroupMinSize === WARP && info?.subgroupMaxSize === WARP;
 }
