@@ -289,11 +289,11 @@ const details: {
   adapterInfo: Record<string, unknown>; features: string[]; limits: Record<string, number>;
   timer: unknown; copy: unknown; kernelRegistered: boolean | null; variantFlags: Record<string, unknown>;
   rows: DetailRow[]; errors: Array<{where: string; message: string}>; skipped: string[];
-  builds: Array<Record<string, unknown>>; targets: unknown; finished: boolean; elapsedS: number;
+  builds: Array<Record<string, unknown>>; targets: unknown; finished: boolean; elapsedS: number; warmUpLoopsMs: number[];
 } = {
   device: 'unknown', date, commit: buildInfo.commit, buildInfo, args: null, dawnFlags,
   adapterInfo: {}, features: [], limits: {}, timer: null, copy: null, kernelRegistered: null, variantFlags: {},
-  rows: [], errors: [], skipped: [], builds: [], targets: null, finished: false, elapsedS: 0,
+  rows: [], errors: [], skipped: [], builds: [], targets: null, finished: false, elapsedS: 0, warmUpLoopsMs: [],
 };
 const mainRows: MainRow[] = [];
 
@@ -379,6 +379,24 @@ interface Measurement {
 }
 
 /** Wall time of n ops (each result disposed, the last read with await data()), in ms. */
+/**
+ * Runs dense products for WARM_UP_S before the sweep. On a freshly started H200 the first case (dense,
+ * M = 1) once ran 3.6x slower for its first seconds, wall and GPU time alike (run 14), and the (a)
+ * target compares against that case's wall time. The loop times are kept in the details file.
+ */
+const WARM_UP_S = 4;
+async function warmUp(): Promise<void> {
+  if (args.quick) return;  // the SwiftShader smoke run: one loop of these takes 100 s there
+  const w = upload(tf.randomNormal([4096, 4096]) as tf.Tensor2D);
+  const x = upload(tf.randomNormal([1, 4096]) as tf.Tensor2D);
+  const loopsMs: number[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < WARM_UP_S * 1000) loopsMs.push(r3(await wallLoop(() => tf.matMul(x, w), 0, 50))!);
+  tf.dispose([w, x]);
+  details.warmUpLoopsMs = loopsMs;
+  say(`warm-up: ${loopsMs.length} loops of 50 dense products, ${loopsMs[0]} ms first, ${loopsMs[loopsMs.length - 1]} ms last`);
+}
+
 async function wallLoop(f: Op, start: number, n: number): Promise<number> {
   await drain();
   const t = performance.now();
@@ -1007,6 +1025,8 @@ async function main(): Promise<number> {
     say(`sparse cases skipped: no webgpu ${KERNEL_NAME} kernel (src/kernels/register_webgpu.ts not imported by src/index.ts yet?)`);
   }
   const variants = Array.isArray(args.variants) ? args.variants : [];
+
+  await warmUp();
 
   // Sweep: M ascending, so that a budget stop drops the large-M cases and keeps the small-M targets.
   for (const v of variants) kernelWidth = Math.max(kernelWidth, `sparse[${shortVariant(v.label)}]`.length + 1);

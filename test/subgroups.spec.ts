@@ -34,8 +34,8 @@ describe('subgroup form of the skinny program', () => {
     expect(warpSubgroups(fakeDevice(['subgroups']))).toBe(false);
   });
 
-  it('runs from 4 rows per workgroup (the flag moves it), named by the shader key, with the directives', () => {
-    for (const [M, want] of [[1, false], [2, false], [3, true], [4, true], [16, true]] as const) {
+  it('runs from 2 rows per workgroup (the flag moves it), named by the shader key, with the directives', () => {
+    for (const [M, want] of [[1, false], [2, true], [3, true], [4, true], [16, true]] as const) {
       const p = skinny(M, true);
       expect(p.shaderKey.includes('_subgroups')).withContext(`M=${M}`).toBe(want);
       expect((p as {directives?: string}).directives).withContext(`M=${M}`).toBe(want ? SUBGROUP_DIRECTIVES : '');

@@ -70,7 +70,7 @@ const ALL_SUBGROUPS = 'skinny subgroup form for every M';
  */
 const PROGRAM_SUITES: Array<{label: string, flags: Flags}> = [
   {label: 'tiled program for every M', flags: {[TILED_MIN_ROWS_FLAG]: 1, [TILED_COST_SCALE_FLAG]: 0, [TILED_TARGET_WORKGROUPS_FLAG]: 8}},
-  // Where the skinny program has a subgroup form, the plain suite runs it from 4 rows per workgroup.
+  // Where the skinny program has a subgroup form, the plain suite runs it from 2 rows per workgroup.
   {label: WITHOUT_SUBGROUPS, flags: {[SUBGROUP_MIN_ROWS_FLAG]: 1e9}},
   {label: ALL_SUBGROUPS, flags: {[SUBGROUP_MIN_ROWS_FLAG]: 1}},
 ];

@@ -28,11 +28,11 @@ export const TILED_MAX_ROWS_FLAG = 'TFJS_SPARSE_TILED_MAX_ROWS';
 env().registerFlag(TILED_MAX_ROWS_FLAG, () => 128);
 /**
  * Rows of x per workgroup from which the skinny program takes its subgroup form, where the device has
- * warp-sized subgroups: on the H100 it was 5-12% faster at 4 rows and 12-21% at 16, and 5-7% slower at
- * 1 (bench/NOTES.md). A large value never takes it.
+ * warp-sized subgroups. On the H200 it was 6-12% slower at 1 row, 0-6% faster at 2, 0-10% at 4 and up to
+ * 18% at 16 (bench/NOTES.md). A large value never takes it.
  */
 export const SUBGROUP_MIN_ROWS_FLAG = 'TFJS_SPARSE_SUBGROUP_MIN_ROWS';
-env().registerFlag(SUBGROUP_MIN_ROWS_FLAG, () => 4);
+env().registerFlag(SUBGROUP_MIN_ROWS_FLAG, () => 2);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 /** Workgroups a dispatch may have along y and z. */
