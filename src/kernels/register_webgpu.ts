@@ -1,4 +1,7 @@
-/** Registers the webgpu kernels. Registering needs no GPU: they run once the webgpu backend is active. */
+/**
+ * Registers the webgpu kernels. Registering needs no GPU: they run once the webgpu backend is active.
+ * Also asks for the `subgroups` feature on the backend's device, if the backend is not created yet.
+ */
 import {registerKernel} from '@tensorflow/tfjs-core';
 import {decodeAttentionWebGPUConfig} from './webgpu/decode_attention_webgpu.js';
 import {kvCacheWriteWebGPUConfig} from './webgpu/kv_cache_write_webgpu.js';

@@ -5,6 +5,11 @@
  * before @tensorflow/tfjs-backend-webgpu is first imported, so it loads Dawn synchronously (require of
  * an ES module, Node ≥ 20.19). Dawn picks its Vulkan driver from VK_ICD_FILENAMES. Set
  * TFJS_SPARSE_WEBGPU=0 to skip it.
+ *
+ * Its devices get the `subgroups` feature where the adapter has it, which the skinny SparseMatMul program
+ * uses (src/kernels/webgpu/subgroups.ts). In a browser the main entry asks TF.js's backend factory for
+ * it instead (subgroup_backend.ts); here tfjs-backend-webgpu loads after this, so that factory does not
+ * exist yet when the main entry runs.
  */
 import {createRequire} from 'node:module';
 
@@ -15,8 +20,30 @@ export interface DawnStatus {
 }
 
 interface DawnModule {
-  create(options: string[]): unknown;
+  create(options: string[]): DawnGPU;
   globals: object;
+}
+
+interface DawnGPU {
+  requestAdapter(options?: unknown): Promise<DawnAdapter | null>;
+}
+
+interface DawnAdapter {
+  features: ReadonlySet<string>;
+  requestDevice(descriptor?: {requiredFeatures?: Iterable<string>}): Promise<unknown>;
+}
+
+/** `gpu`, whose adapters add `subgroups` (where they have it) to every device they make. */
+function withSubgroups(gpu: DawnGPU): DawnGPU {
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = async (options) => {
+    const adapter = await requestAdapter(options);
+    if (adapter == null || !adapter.features.has('subgroups')) return adapter;
+    const requestDevice = adapter.requestDevice.bind(adapter);
+    adapter.requestDevice = (d = {}) => requestDevice({...d, requiredFeatures: [...(d.requiredFeatures ?? []), 'subgroups']});
+    return adapter;
+  };
+  return gpu;
 }
 
 function setUp(): DawnStatus {
@@ -29,7 +56,7 @@ function setUp(): DawnStatus {
   } catch (e) {
     return {loaded: false, reason: `the webgpu package did not load: ${(e as Error).message}`};
   }
-  const gpu = dawn.create([]);
+  const gpu = withSubgroups(dawn.create([]));
   Object.assign(globalThis, dawn.globals);
   if (g.navigator != null) {
     Object.defineProperty(g.navigator, 'gpu', {value: gpu, configurable: true, writable: true});
