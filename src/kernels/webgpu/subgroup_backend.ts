@@ -31,7 +31,7 @@ async function createBackend(): Promise<WebGPUBackend> {
   // Loaded already: the factory being registered means tfjs-backend-webgpu was imported. Importing it
   // statically would make it a dependency of every user, and register webgpu on import.
   const {WebGPUBackend} = await import('@tensorflow/tfjs-backend-webgpu');
-  return new WebGPUBackend(device, adapter.info);
+  return new WebGPUBackend(device, (adapter as unknown as {info?: GPUAdapterInfo}).info);
 }
 
 /** Replaces the registered, not yet created webgpu backend's factory; returns whether it did. */
