@@ -12,7 +12,7 @@ import {describeEachBackend} from './helpers/backends';
 import {planProduct, SUBGROUP_MIN_ROWS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_plan';
 import {runProgram} from '../src/kernels/webgpu/run_program';
 import {requestSubgroups} from '../src/kernels/webgpu/subgroup_backend';
-import {SUBGROUP_DIRECTIVES, warpSubgroups} from '../src/kernels/webgpu/subgroups';
+import {addSubgroups, AdapterSource, SUBGROUP_DIRECTIVES, warpSubgroups} from '../src/kernels/webgpu/subgroups';
 
 function fakeDevice(features: string[], min?: number, max?: number): GPUDevice {
   return {features: new Set(features), adapterInfo: {subgroupMinSize: min, subgroupMaxSize: max}} as unknown as GPUDevice;
@@ -53,6 +53,37 @@ describe('subgroup form of the skinny program', () => {
     const tiled = planProduct(1024, 4096, 128, 0.5, 49152, 1e7, common, true).program(1, true);
     expect(tiled.shaderKey).toContain('sparseTiled');
     expect(tiled.getUserCode()).not.toContain('subgroup');
+  });
+});
+
+describe('addSubgroups', () => {
+  /** A navigator.gpu whose adapters (a new one per request) have `features` and record the descriptors they get. */
+  function fakeGpu(features: string[]): {gpu: AdapterSource, asked: GPUDeviceDescriptor[]} {
+    const asked: GPUDeviceDescriptor[] = [];
+    const adapter = () => ({features: new Set(features), requestDevice: async (d: GPUDeviceDescriptor) => asked.push(d)});
+    const gpu = {requestAdapter: async () => adapter() as unknown as GPUAdapter};
+    return {gpu, asked};
+  }
+
+  it('adds subgroups, once, to the devices of adapters that have it, until undone', async () => {
+    const {gpu, asked} = fakeGpu(['subgroups', 'timestamp-query']);
+    const original = gpu.requestAdapter;
+    const restore = addSubgroups(gpu);
+    await (await gpu.requestAdapter())!.requestDevice({requiredFeatures: ['timestamp-query']});
+    await (await gpu.requestAdapter())!.requestDevice({requiredFeatures: ['subgroups' as GPUFeatureName]});
+    await (await gpu.requestAdapter())!.requestDevice();
+    expect(asked.map((d) => [...d.requiredFeatures!] as string[])).toEqual([['timestamp-query', 'subgroups'], ['subgroups'], ['subgroups']]);
+    restore();
+    expect(gpu.requestAdapter).toBe(original);
+    await (await gpu.requestAdapter())!.requestDevice({});
+    expect(asked[3].requiredFeatures).toBeUndefined();
+  });
+
+  it('leaves the devices of adapters without subgroups alone', async () => {
+    const {gpu, asked} = fakeGpu(['timestamp-query']);
+    addSubgroups(gpu);
+    await (await gpu.requestAdapter())!.requestDevice({requiredFeatures: ['timestamp-query']});
+    expect([...asked[0].requiredFeatures!]).toEqual(['timestamp-query']);
   });
 });
 

@@ -7,11 +7,12 @@
  * TFJS_SPARSE_WEBGPU=0 to skip it.
  *
  * Its devices get the `subgroups` feature where the adapter has it, which the skinny SparseMatMul program
- * uses (src/kernels/webgpu/subgroups.ts). In a browser the main entry asks TF.js's backend factory for
- * it instead (subgroup_backend.ts); here tfjs-backend-webgpu loads after this, so that factory does not
- * exist yet when the main entry runs.
+ * uses (src/kernels/webgpu/subgroups.ts). In a browser the main entry does the same for the duration of
+ * TF.js's backend factory (subgroup_backend.ts); here tfjs-backend-webgpu loads after this, so that
+ * factory does not exist yet when the main entry runs.
  */
 import {createRequire} from 'node:module';
+import {AdapterSource, addSubgroups} from '../kernels/webgpu/subgroups.js';
 
 /** Whether Dawn was set up as `navigator.gpu`, and why not. */
 export interface DawnStatus {
@@ -20,30 +21,8 @@ export interface DawnStatus {
 }
 
 interface DawnModule {
-  create(options: string[]): DawnGPU;
+  create(options: string[]): AdapterSource;
   globals: object;
-}
-
-interface DawnGPU {
-  requestAdapter(options?: unknown): Promise<DawnAdapter | null>;
-}
-
-interface DawnAdapter {
-  features: ReadonlySet<string>;
-  requestDevice(descriptor?: {requiredFeatures?: Iterable<string>}): Promise<unknown>;
-}
-
-/** `gpu`, whose adapters add `subgroups` (where they have it) to every device they make. */
-function withSubgroups(gpu: DawnGPU): DawnGPU {
-  const requestAdapter = gpu.requestAdapter.bind(gpu);
-  gpu.requestAdapter = async (options) => {
-    const adapter = await requestAdapter(options);
-    if (adapter == null || !adapter.features.has('subgroups')) return adapter;
-    const requestDevice = adapter.requestDevice.bind(adapter);
-    adapter.requestDevice = (d = {}) => requestDevice({...d, requiredFeatures: [...(d.requiredFeatures ?? []), 'subgroups']});
-    return adapter;
-  };
-  return gpu;
 }
 
 function setUp(): DawnStatus {
@@ -56,7 +35,8 @@ function setUp(): DawnStatus {
   } catch (e) {
     return {loaded: false, reason: `the webgpu package did not load: ${(e as Error).message}`};
   }
-  const gpu = withSubgroups(dawn.create([]));
+  const gpu = dawn.create([]);
+  addSubgroups(gpu);
   Object.assign(globalThis, dawn.globals);
   if (g.navigator != null) {
     Object.defineProperty(g.navigator, 'gpu', {value: gpu, configurable: true, writable: true});

@@ -3,42 +3,29 @@
  *
  * tfjs-backend-webgpu's own factory asks for timestamp-query and bgra8unorm-storage only, and WGSL
  * subgroup operations fail to compile on a device made without `subgroups`. So, at import, while the
- * webgpu backend is registered but not yet created, this replaces its factory with the same one plus that
- * feature. A backend that already exists, or a factory the application registers later, is left alone.
+ * webgpu backend is registered but not yet created, this wraps its factory: while it runs, adapters from
+ * `navigator.gpu` add `subgroups` to the device they make. A backend that already exists, or a factory
+ * the application registers later, is left alone.
  */
-import {engine, env} from '@tensorflow/tfjs-core';
-import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+import {engine} from '@tensorflow/tfjs-core';
+import {addSubgroups} from './subgroups.js';
 
-/** tfjs-backend-webgpu 4.x's factory, with `subgroups` added. */
-async function createBackend(): Promise<WebGPUBackend> {
-  const adapter = await navigator.gpu.requestAdapter({
-    powerPreference: env().get('WEBGPU_USE_LOW_POWER_GPU') ? 'low-power' : 'high-performance',
-  });
-  if (adapter == null) throw new Error('WebGPU: no adapter');
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'bgra8unorm-storage', 'subgroups' as GPUFeatureName];
-  const limits = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredFeatures: wanted.filter((f) => adapter.features.has(f)),
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-      maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-    },
-  });
-  // Loaded already: the factory being registered means tfjs-backend-webgpu was imported. Importing it
-  // statically would make it a dependency of every user, and register webgpu on import.
-  const {WebGPUBackend} = await import('@tensorflow/tfjs-backend-webgpu');
-  return new WebGPUBackend(device, (adapter as unknown as {info?: GPUAdapterInfo}).info);
-}
-
-/** Replaces the registered, not yet created webgpu backend's factory; returns whether it did. */
+/** Wraps the registered, not yet created webgpu backend's factory; returns whether it did. */
 export function requestSubgroups(): boolean {
   const e = engine();
   const entry = e.registryFactory['webgpu'];
-  if (entry == null || 'webgpu' in e.registry || typeof navigator === 'undefined' || navigator.gpu == null) return false;
-  entry.factory = createBackend;
+  const gpu = typeof navigator === 'undefined' ? undefined : navigator.gpu;
+  if (entry == null || 'webgpu' in e.registry || gpu == null) return false;
+  const factory = entry.factory;
+  // TF.js 4.x's factory asks for its adapter before its first await, so the wrapper is in place for that
+  // call and no other.
+  entry.factory = () => {
+    const restore = addSubgroups(gpu);
+    try {
+      return factory();
+    } finally {
+      restore();
+    }
+  };
   return true;
 }
