@@ -378,11 +378,11 @@ interface Measurement {
   notes: string[];
 }
 
-/** Wall time of n ops (each result disposed, the last read with await data()), in ms. */
 /**
  * Runs dense products for WARM_UP_S before the sweep. On a freshly started H200 the first case (dense,
  * M = 1) once ran 3.6x slower for its first seconds, wall and GPU time alike (run 14), and the (a)
- * target compares against that case's wall time. The loop times are kept in the details file.
+ * target compares against that case's wall time. The loop times are kept in the details file. It did
+ * not stop run 15's dense M = 1 rows from running 4x slower than in earlier runs (bench/NOTES.md).
  */
 const WARM_UP_S = 4;
 async function warmUp(): Promise<void> {
@@ -397,6 +397,7 @@ async function warmUp(): Promise<void> {
   say(`warm-up: ${loopsMs.length} loops of 50 dense products, ${loopsMs[0]} ms first, ${loopsMs[loopsMs.length - 1]} ms last`);
 }
 
+/** Wall time of n ops (each result disposed, the last read with await data()), in ms. */
 async function wallLoop(f: Op, start: number, n: number): Promise<number> {
   await drain();
   const t = performance.now();
