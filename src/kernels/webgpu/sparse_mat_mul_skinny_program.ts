@@ -54,23 +54,42 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
     const f16 = valueType === 'float16';
     const fma = (k: string, v: string) =>
       rows.map((m) => `acc[${m}] = fma(x[xRow${m} + (${k}) * kStride], ${v}, acc[${m}]);`).join('\n            ');
+    // The subgroup form: lane i holds row k0 + i of x, and each value takes its x from the lane of its bit
+    // through subgroupShuffle, instead of an address, a bounds clamp and a load. A shuffle must not read
+    // from a lane that has left the loop, so every lane runs the slice's most iterations (as a warp does
+    // anyway) and masks those past its own bits.
+    const shuffled = (i: string, v: string, on: string) => rows.map((m) =>
+      `acc[${m}] = select(acc[${m}], fma(subgroupShuffle(xl${m}, ${i}), ${v}, acc[${m}]), ${on});`).join('\n            ');
+    // A value's row: k0 + its bit index, or in the subgroup form the lane that holds that row (a lane past
+    // its bits has b = 0, whose index 32 is wrapped to a real lane).
+    const row = (b: string) => sg ? `countOneBits(${b} - 1u) & 31u` : `k0 + countOneBits(${b} - 1u)`;
+    const take = (k: string, v: string, b: string) => sg ? shuffled(k, v, `${b} != 0u`) : fma(k, v);
     // The bit index as the popcount of the bits below the lowest set bit: WGSL's firstTrailingBit
     // compiles to a 25-instruction binary search in Tint's SPIR-V.
     const lowest = (b: string, k: string) =>
-      `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${k} = k0 + countOneBits(${b} - 1u);`;
+      `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${k} = ${row(b)};`;
     const value = (e: string) => f16 ? `unpack2x16float(fetch(${e} / 2u))` : `bitcast<f32>(fetch(${e}))`;
     // Two values per iteration: Tint guards every loop with a 64-bit iteration counter, and this halves
     // its cost per value. f16 values are first brought to an even index so that each iteration reads one
     // whole pair.
-    const peel = f16 ? `
+    const peel = !f16 ? '' : sg ? `
+          let odd = (e & 1u) == 1u && w != 0u;
+          if (subgroupAny(odd)) {
+            let b = select(0u, w & (0u - w), odd);
+            w = w ^ b;
+            let k = ${row('b')};
+            ${shuffled('k', `${value('e')}.y`, 'odd')}
+            e = e + select(0u, 1u, odd);
+          }` : `
           if ((e & 1u) == 1u && w != 0u) {
             ${lowest('b', 'k')}
             ${fma('k', `${value('e')}.y`)}
             e = e + 1u;
-          }` : '';
+          }`;
     const pairValues = f16 ? `let v = ${value('e')};` : `let v = vec2<f32>(${value('e')}, ${value('e + 1u')});`;
+    // The subgroup form takes the last odd value in the loop, masked; the workgroup form after it.
     const bitLoop = `${peel}
-          var pairs = countOneBits(w) / 2u;
+          var pairs = ${sg ? '(subgroupMax(countOneBits(w)) + 1u) / 2u' : 'countOneBits(w) / 2u'};
           loop {
             if (pairs == 0u) { break; }
             pairs = pairs - 1u;
@@ -78,64 +97,29 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
             ${lowest('b1', 'kb')}
             ${pairValues}
             e = e + 2u;
-            ${fma('ka', 'v.x')}
-            ${fma('kb', 'v.y')}
-          }
+            ${take('ka', 'v.x', 'b0')}
+            ${take('kb', 'v.y', 'b1')}
+          }${sg ? '' : `
           if (w != 0u) {
             let k = k0 + countOneBits(w - 1u);
             ${fma('k', f16 ? `${value('e')}.x` : value('e'))}
-          }`;
+          }`}`;
     // Row k0 + lane of the tile's window, for every row of x: one coalesced read per row per tile, so that
-    // the workgroup sees every x in its K range and knows whether it must take absentNonFinite below.
-    const probeNonFinite = `if (k0 + lane < uniforms.K) {
-              ${rows.map((m) => `xExp = max(xExp, bitcast<u32>(x[xRow${m} + (k0 + lane) * kStride]) & EXP);`).join('\n              ')}
-            }`;
-    const workgroupTile = `
-            var e = firstValue(t, lane);
-            ${probeNonFinite}
-            var w = u32(header[t * 36u + lane]) & rowsIn(k0);
-            ${bitLoop}`;
-
-    // The subgroup form: lane i holds row k0 + i of x, and each value takes its x from the lane of its bit
-    // through subgroupShuffle, instead of an address, a bounds clamp and a load. A shuffle must not read
-    // from a lane that has left the loop, so every lane runs the slice's most iterations (as a warp does
-    // anyway) and masks those past its own bits.
-    const shuffled = (i: string, v: string, on: string) => rows.map((m) =>
-      `acc[${m}] = select(acc[${m}], fma(subgroupShuffle(xl${m}, ${i}), ${v}, acc[${m}]), ${on});`).join('\n            ');
-    const nextBit = (b: string, i: string) =>
-      `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${i} = countOneBits(${b} - 1u) & 31u;`;
-    const subgroupPeel = f16 ? `
-          let odd = (e & 1u) == 1u && w != 0u;
-          if (subgroupAny(odd)) {
-            let b = select(0u, w & (0u - w), odd);
-            w = w ^ b;
-            let i = countOneBits(b - 1u) & 31u;
-            ${shuffled('i', `${value('e')}.y`, 'odd')}
-            e = e + select(0u, 1u, odd);
-          }` : '';
-    const subgroupTile = `
-            let word = u32(header[t * 36u + lane]);
-            // The column's first value: the tile's offset plus the popcounts of the columns before it.
-            var e = u32(offsets[t]) + subgroupExclusiveAdd(countOneBits(word));
-            ${rows.map((m) => `var xl${m} = 0.0;`).join('\n            ')}
+    // the workgroup sees every x in its K range and knows whether it must take absentNonFinite below. The
+    // subgroup form also shuffles them into the products.
+    const tileX = `${rows.map((m) => `var xl${m} = 0.0;`).join('\n            ')}
             if (k0 + lane < uniforms.K) {
               ${rows.map((m) => `xl${m} = x[xRow${m} + (k0 + lane) * kStride];
               xExp = max(xExp, bitcast<u32>(xl${m}) & EXP);`).join('\n              ')}
-            }
-            var w = word & rowsIn(k0);
-            ${subgroupPeel}
-            var pairs = (subgroupMax(countOneBits(w)) + 1u) / 2u;
-            loop {
-              if (pairs == 0u) { break; }
-              pairs = pairs - 1u;
-              ${nextBit('b0', 'i0')}
-              ${nextBit('b1', 'i1')}
-              ${pairValues}
-              e = e + 2u;
-              ${shuffled('i0', 'v.x', 'b0 != 0u')}
-              ${shuffled('i1', 'v.y', 'b1 != 0u')}
             }`;
-    const tileBody = sg ? subgroupTile : workgroupTile;
+    // The column's first value: in the subgroup form the tile's offset plus the popcounts of the columns
+    // before it, summed across the lanes.
+    const tileBody = `
+            let word = u32(header[t * 36u + lane]);
+            var e = ${sg ? 'u32(offsets[t]) + subgroupExclusiveAdd(countOneBits(word))' : 'firstValue(t, lane)'};
+            ${tileX}
+            var w = word & rowsIn(k0);
+            ${bitLoop}`;
 
     return `
       // x: [M, K] row-major ([K, M] with transposeX). header: 36 words per tile (32 column bitmaps, then
