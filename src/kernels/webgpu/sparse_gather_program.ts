@@ -5,6 +5,7 @@
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {ValueType} from '../../ops/format.js';
+import {firstValueWgsl} from './first_value_wgsl.js';
 
 const WORKGROUP = 256;
 
@@ -37,6 +38,8 @@ export class SparseGatherProgram implements WebGPUProgram {
       // group prefixes); tiles column-strip major (t = nt·KT + kt). offsets: first value element of each
       // tile. values: f16 pairs or f32 bits, one word each. positionTable: [P, N] row-major, row
       // positionStart + row mod positionPeriod added to each output row. result: [rows, N] row-major.
+      ${firstValueWgsl()}
+
       fn valueAt(e : u32) -> f32 {
         ${value}
       }
@@ -55,14 +58,9 @@ export class SparseGatherProgram implements WebGPUProgram {
         let r = u32(k) % 32u;
         let c = n % 32u;
         let t = (n / 32u) * uniforms.KT + u32(k) / 32u;
-        let h = t * 36u;
-        let bits = u32(header[h + c]);
+        let bits = u32(header[t * 36u + c]);
         if (((bits >> r) & 1u) == 0u) { return 0.0; }
-        let g = c / 4u;
-        let prefixes = u32(header[h + 32u + g / 2u]);
-        var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu) + countOneBits(bits & ((1u << r) - 1u));
-        for (var c2 = g * 4u; c2 < c; c2 = c2 + 1u) { e = e + countOneBits(u32(header[h + c2])); }
-        return valueAt(e);
+        return valueAt(firstValue(t, c) + countOneBits(bits & ((1u << r) - 1u)));
       }
     `;
   }

@@ -5,6 +5,7 @@
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {ValueType} from '../../ops/format.js';
 import {EpilogueActivation} from './epilogue_wgsl.js';
+import {firstValueWgsl} from './first_value_wgsl.js';
 
 export interface ProductConfig {
   /** K splits. */
@@ -63,7 +64,7 @@ export abstract class ProductProgram<C extends ProductConfig> implements WebGPUP
  * `fn fetch(i) -> u32`: the values word i, clamped to the binding, since the index comes from the offsets
  * and prefixes, which are data (an encoding that skipped validation still never reads past the
  * binding); `fn rowsIn(k0) -> u32`: the bits of tile row k0 / 32 that lie inside K;
- * `fn firstValue(t, c) -> u32`: the value index of column c's first stored value in tile t;
+ * `fn firstValue(t, c) -> u32` (firstValueWgsl);
  * `fn store(m, n, s)`: the result (with its epilogue) or split y's partial sum.
  */
 export function productWgsl(partials: boolean): string {
@@ -78,16 +79,7 @@ export function productWgsl(partials: boolean): string {
         return select(0xffffffffu, (1u << rows) - 1u, rows < 32u);
       }
 
-      // The tile's offset, the stored prefix of c's group of 4 columns, and the popcounts of the columns
-      // before c in its group (selects rather than a loop: Tint guards every loop with a counter).
-      fn firstValue(t : u32, c : u32) -> u32 {
-        let h = t * 36u;
-        let g = c / 4u;
-        let prefixes = u32(header[h + 32u + g / 2u]);
-        var e = u32(offsets[t]) + ((prefixes >> ((g % 2u) * 16u)) & 0xffffu);
-        ${[0, 1, 2].map((i) => `e = e + select(0u, countOneBits(u32(header[h + g * 4u + ${i}u])), c % 4u > ${i}u);`).join('\n        ')}
-        return e;
-      }
+      ${firstValueWgsl()}
 
       fn store(m : u32, n : u32, s : f32) {
         if (m < uniforms.M && n < uniforms.N) {
