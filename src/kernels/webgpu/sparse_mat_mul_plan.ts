@@ -33,6 +33,9 @@ env().registerFlag(TILED_MAX_ROWS_FLAG, () => 128);
  */
 export const SUBGROUP_MIN_ROWS_FLAG = 'TFJS_SPARSE_SUBGROUP_MIN_ROWS';
 env().registerFlag(SUBGROUP_MIN_ROWS_FLAG, () => 2);
+/** TEMPORARY A/B: 1 runs the skinny program's loops as before the constant bounds. */
+export const GUARDED_LOOPS_FLAG = 'TFJS_SPARSE_GUARDED_LOOPS';
+env().registerFlag(GUARDED_LOOPS_FLAG, () => 0);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 /** Workgroups a dispatch may have along y and z. */
@@ -129,5 +132,5 @@ export function planProduct(M: number, N: number, KT: number, density: number, w
   const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :
       planSplits(KT, colBlocks * rowBlocks, 4 * M * N, weightBytes);
   return {rows, ...split, program: (groups, partials) => new SparseMatMulSkinnyProgram(M, N,
-      {rowsPerGroup: rows, subgroups, splits: split.splits, partials, rowBlocks: groups, ...common})};
+      {rowsPerGroup: rows, subgroups, guardedLoops: env().getNumber(GUARDED_LOOPS_FLAG) === 1, splits: split.splits, partials, rowBlocks: groups, ...common})};
 }

@@ -36,6 +36,8 @@ export interface SkinnyConfig extends ProductConfig {
   rowsPerGroup: number;
   /** The subgroup form (subgroups.ts, warpSubgroups): each slice is one subgroup of 32 invocations. */
   subgroups: boolean;
+  /** TEMPORARY A/B: the loops as before (Tint guards them with a 64-bit counter). */
+  guardedLoops: boolean;
 }
 
 export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
@@ -43,7 +45,7 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
 
   constructor(M: number, N: number, cfg: SkinnyConfig) {
     super(M, N, cfg, {columns: SKINNY_COLUMNS, threads: LANES * SLICES,
-      head: `sparseSkinny_${cfg.rowsPerGroup}${cfg.subgroups ? '_subgroups' : ''}`});
+      head: `sparseSkinny_${cfg.rowsPerGroup}${cfg.subgroups ? '_subgroups' : ''}${cfg.guardedLoops ? '_guarded' : ''}`});
     this.directives = cfg.subgroups ? SUBGROUP_DIRECTIVES : '';
   }
 
@@ -68,7 +70,7 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
     // compiles to a 25-instruction binary search in Tint's SPIR-V.
     const lowest = (b: string, k: string) =>
       `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${k} = ${row(b)};`;
-    const value = (e: string) => f16 ? `unpack2x16float(fetch(${e} / 2u))` : `bitcast<f32>(fetch(${e}))`;
+    const value = (e: string) => f16 ? `unpack2x16float(fetch(${e} >> 1u))` : `bitcast<f32>(fetch(${e}))`;
     // Two values per iteration: Tint guards every loop with a 64-bit iteration counter, and this halves
     // its cost per value. f16 values are first brought to an even index so that each iteration reads one
     // whole pair.
@@ -88,11 +90,15 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
           }`;
     const pairValues = f16 ? `let v = ${value('e')};` : `let v = vec2<f32>(${value('e')}, ${value('e + 1u')});`;
     // The subgroup form takes the last odd value in the loop, masked; the workgroup form after it.
-    const bitLoop = `${peel}
-          var pairs = ${sg ? '(subgroupMax(countOneBits(w)) + 1u) / 2u' : 'countOneBits(w) / 2u'};
+    const pairCount = sg ? '(subgroupMax(countOneBits(w)) + 1u) >> 1u' : 'countOneBits(w) >> 1u';
+    const pairLoop = this.cfg.guardedLoops ? `var pairs = ${pairCount};
           loop {
             if (pairs == 0u) { break; }
-            pairs = pairs - 1u;
+            pairs = pairs - 1u;` : `let pairs = ${pairCount};
+          for (var i = 0u; i < 16u; i = i + 1u) {
+            if (i >= pairs) { break; }`;
+    const bitLoop = `${peel}
+          ${pairLoop}
             ${lowest('b0', 'ka')}
             ${lowest('b1', 'kb')}
             ${pairValues}
@@ -128,6 +134,8 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
       ${fused ? epilogueWgsl(this.cfg.activation, this.cfg.hasBias, this.cfg.hasResidual) : ''}
       const LANES = ${LANES}u;
       const SLICES = ${SLICES}u;
+      // K < 2^32, so KT < 2^27 and a slice walks fewer than 2^24 tiles.
+      const MAX_SLICE_TILES = 0x1000000u;
       // Each slice's sums for every row, then added across slices.
       var<workgroup> red : array<f32, ${LANES * SLICES * MT}>;
       // Set when an x in the workgroup's rows and K range is NaN or ±Inf.
@@ -172,7 +180,9 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
         let ktBegin = workgroupId.y * uniforms.tileRowsPerSplit;
         let ktEnd = min(ktBegin + uniforms.tileRowsPerSplit, uniforms.KT);
         if (nt < uniforms.NT) {
-          for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {
+          ${this.cfg.guardedLoops ? 'for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {' : `for (var j = 0u; j < MAX_SLICE_TILES; j = j + 1u) {
+            let kt = ktBegin + slice + j * SLICES;
+            if (kt >= ktEnd) { break; }`}
             let t = nt * uniforms.KT + kt;
             let k0 = kt * 32u;
             ${tileBody}
