@@ -36,8 +36,6 @@ export interface SkinnyConfig extends ProductConfig {
   rowsPerGroup: number;
   /** The subgroup form (subgroups.ts, warpSubgroups): each slice is one subgroup of 32 invocations. */
   subgroups: boolean;
-  /** TEMPORARY A/B: the loops as before (Tint guards them with a 64-bit counter). */
-  guardedLoops: boolean;
 }
 
 export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
@@ -45,7 +43,7 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
 
   constructor(M: number, N: number, cfg: SkinnyConfig) {
     super(M, N, cfg, {columns: SKINNY_COLUMNS, threads: LANES * SLICES,
-      head: `sparseSkinny_${cfg.rowsPerGroup}${cfg.subgroups ? '_subgroups' : ''}${cfg.guardedLoops ? '_guarded' : ''}`});
+      head: `sparseSkinny_${cfg.rowsPerGroup}${cfg.subgroups ? '_subgroups' : ''}`});
     this.directives = cfg.subgroups ? SUBGROUP_DIRECTIVES : '';
   }
 
@@ -71,9 +69,8 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
     const lowest = (b: string, k: string) =>
       `let ${b} = w & (0u - w);\n            w = w ^ ${b};\n            let ${k} = ${row(b)};`;
     const value = (e: string) => f16 ? `unpack2x16float(fetch(${e} >> 1u))` : `bitcast<f32>(fetch(${e}))`;
-    // Two values per iteration: Tint guards every loop with a 64-bit iteration counter, and this halves
-    // its cost per value. f16 values are first brought to an even index so that each iteration reads one
-    // whole pair.
+    // Two values per iteration, which halves the loop's own cost per value. f16 values are first brought
+    // to an even index so that each iteration reads one whole pair.
     const peel = !f16 ? '' : sg ? `
           let odd = (e & 1u) == 1u && w != 0u;
           if (subgroupAny(odd)) {
@@ -91,14 +88,12 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
     const pairValues = f16 ? `let v = ${value('e')};` : `let v = vec2<f32>(${value('e')}, ${value('e + 1u')});`;
     // The subgroup form takes the last odd value in the loop, masked; the workgroup form after it.
     const pairCount = sg ? '(subgroupMax(countOneBits(w)) + 1u) >> 1u' : 'countOneBits(w) >> 1u';
-    const pairLoop = this.cfg.guardedLoops ? `var pairs = ${pairCount};
-          loop {
-            if (pairs == 0u) { break; }
-            pairs = pairs - 1u;` : `let pairs = ${pairCount};
-          for (var i = 0u; i < 16u; i = i + 1u) {
-            if (i >= pairs) { break; }`;
+    // Loops with a constant bound (a tile column holds at most 16 pairs): Tint guards every other loop
+    // with a 64-bit iteration counter, which cost 3-6% at 1 and 4 rows (bench/NOTES.md).
     const bitLoop = `${peel}
-          ${pairLoop}
+          let pairs = ${pairCount};
+          for (var i = 0u; i < 16u; i = i + 1u) {
+            if (i >= pairs) { break; }
             ${lowest('b0', 'ka')}
             ${lowest('b1', 'kb')}
             ${pairValues}
@@ -134,7 +129,7 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
       ${fused ? epilogueWgsl(this.cfg.activation, this.cfg.hasBias, this.cfg.hasResidual) : ''}
       const LANES = ${LANES}u;
       const SLICES = ${SLICES}u;
-      // K < 2^32, so KT < 2^27 and a slice walks fewer than 2^24 tiles.
+      // K < 2^32, so KT < 2^27 and a slice walks fewer than 2^24 tiles: the tile loop's constant bound.
       const MAX_SLICE_TILES = 0x1000000u;
       // Each slice's sums for every row, then added across slices.
       var<workgroup> red : array<f32, ${LANES * SLICES * MT}>;
@@ -180,9 +175,9 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
         let ktBegin = workgroupId.y * uniforms.tileRowsPerSplit;
         let ktEnd = min(ktBegin + uniforms.tileRowsPerSplit, uniforms.KT);
         if (nt < uniforms.NT) {
-          ${this.cfg.guardedLoops ? 'for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {' : `for (var j = 0u; j < MAX_SLICE_TILES; j = j + 1u) {
+          for (var j = 0u; j < MAX_SLICE_TILES; j = j + 1u) {
             let kt = ktBegin + slice + j * SLICES;
-            if (kt >= ktEnd) { break; }`}
+            if (kt >= ktEnd) { break; }
             let t = nt * uniforms.KT + kt;
             let k0 = kt * 32u;
             ${tileBody}
