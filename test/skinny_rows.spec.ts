@@ -3,11 +3,12 @@
  * workgroup memory. A device made with WebGPU's default limits (16,384 B) cannot hold the 16-row
  * program (16,388 B): before this check its pipeline was invalid and every product with M > 8 silently
  * produced nothing (bench/e2e's prefill on such a device). K splits: every tile row in exactly one
- * split, whole slices per split, and at least two tiles per slice where K is split.
+ * split, whole slices per split, and at least two tiles per slice where K is split. Loops with constant
+ * bounds up to 8 rows per workgroup (the flag moves it), named by the shader key.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {withFlag} from './helpers/binding_limit';
-import {planSplits, rowsPerGroup, TARGET_WORKGROUPS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_plan';
+import {BOUNDED_LOOP_MAX_ROWS_FLAG, planProduct, planSplits, rowsPerGroup, TARGET_WORKGROUPS_FLAG} from '../src/kernels/webgpu/sparse_mat_mul_plan';
 import {SKINNY_SLICES, skinnyWorkgroupBytes} from '../src/kernels/webgpu/sparse_mat_mul_skinny_program';
 
 describe('skinny program rows per workgroup', () => {
@@ -47,6 +48,22 @@ describe('skinny program rows per workgroup', () => {
     expect(planSplits(128, 128, 4 << 20, 80 << 20).splits).toBe(1);
     await withFlag(TARGET_WORKGROUPS_FLAG, 1, async () => {
       expect(planSplits(128, 128, 4, big)).toEqual({splits: 1, tileRowsPerSplit: 128});
+    });
+  });
+
+  it('bounds its loops with constants up to 8 rows per workgroup, named by the shader key', async () => {
+    const common = {valueType: 'float16' as const, transposeX: false, activation: 'linear' as const,
+      hasBias: false, hasPrelu: false, hasResidual: false};
+    const skinny = (M: number) => planProduct(M, 4096, 128, 0.2, 49152, 1e7, common, false).program(1, true);
+    const bounded = 'for (var i = 0u; i < 16u; i = i + 1u)';
+    for (const [M, want] of [[1, true], [4, true], [8, true], [9, false], [16, false]] as const) {
+      const p = skinny(M);
+      expect(p.shaderKey.includes('_bounded')).withContext(`M=${M}`).toBe(want);
+      expect(p.getUserCode().includes(bounded)).withContext(`M=${M}`).toBe(want);
+      expect(p.getUserCode().includes('pairs = pairs - 1u;')).withContext(`M=${M}`).toBe(!want);
+    }
+    await withFlag(BOUNDED_LOOP_MAX_ROWS_FLAG, 16, async () => {
+      expect(skinny(16).shaderKey).toContain('_bounded');
     });
   });
 });

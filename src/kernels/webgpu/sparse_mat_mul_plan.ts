@@ -33,6 +33,13 @@ env().registerFlag(TILED_MAX_ROWS_FLAG, () => 128);
  */
 export const SUBGROUP_MIN_ROWS_FLAG = 'TFJS_SPARSE_SUBGROUP_MIN_ROWS';
 env().registerFlag(SUBGROUP_MIN_ROWS_FLAG, () => 2);
+/**
+ * Rows of x per workgroup up to which the skinny program's loops have constant bounds (Tint guards
+ * other loops with a 64-bit counter). On the H200 that was 3-6% faster at 1 and 4 rows, and up to 5%
+ * slower at 16 rows and 80-90% sparsity (bench/NOTES.md).
+ */
+export const BOUNDED_LOOP_MAX_ROWS_FLAG = 'TFJS_SPARSE_BOUNDED_LOOP_MAX_ROWS';
+env().registerFlag(BOUNDED_LOOP_MAX_ROWS_FLAG, () => 8);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 /** Workgroups a dispatch may have along y and z. */
@@ -131,10 +138,11 @@ export function planProduct(M: number, N: number, KT: number, density: number, w
   // Up to 16 rows of x per workgroup; more rows take more workgroups along z, each streaming W again.
   const rows = rowsPerGroup(M, workgroupBytes);
   const subgroups = warpSubgroups && rows >= env().getNumber(SUBGROUP_MIN_ROWS_FLAG);
+  const boundedLoops = rows <= env().getNumber(BOUNDED_LOOP_MAX_ROWS_FLAG);
   const colBlocks = Math.ceil(N / SKINNY_COLUMNS);
   const rowBlocks = Math.ceil(M / rows);
   const split = rowBlocks > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :
       planSplits(KT, colBlocks * rowBlocks, 4 * M * N, weightBytes);
   return {rows, ...split, program: (groups, partials) => new SparseMatMulSkinnyProgram(M, N,
-      {rowsPerGroup: rows, subgroups, splits: split.splits, partials, rowBlocks: groups, ...common})};
+      {rowsPerGroup: rows, subgroups, boundedLoops, splits: split.splits, partials, rowBlocks: groups, ...common})};
 }

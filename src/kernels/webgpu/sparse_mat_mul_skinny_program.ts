@@ -36,6 +36,8 @@ export interface SkinnyConfig extends ProductConfig {
   rowsPerGroup: number;
   /** The subgroup form (subgroups.ts, warpSubgroups): each slice is one subgroup of 32 invocations. */
   subgroups: boolean;
+  /** Loops with constant bounds, which Tint does not guard (faster at 1-4 rows, slower at 16: the plan's flag). */
+  boundedLoops: boolean;
 }
 
 export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
@@ -43,7 +45,7 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
 
   constructor(M: number, N: number, cfg: SkinnyConfig) {
     super(M, N, cfg, {columns: SKINNY_COLUMNS, threads: LANES * SLICES,
-      head: `sparseSkinny_${cfg.rowsPerGroup}${cfg.subgroups ? '_subgroups' : ''}`});
+      head: `sparseSkinny_${cfg.rowsPerGroup}${cfg.subgroups ? '_subgroups' : ''}${cfg.boundedLoops ? '_bounded' : ''}`});
     this.directives = cfg.subgroups ? SUBGROUP_DIRECTIVES : '';
   }
 
@@ -88,12 +90,16 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
     const pairValues = f16 ? `let v = ${value('e')};` : `let v = vec2<f32>(${value('e')}, ${value('e + 1u')});`;
     // The subgroup form takes the last odd value in the loop, masked; the workgroup form after it.
     const pairCount = sg ? '(subgroupMax(countOneBits(w)) + 1u) >> 1u' : 'countOneBits(w) >> 1u';
-    // Loops with a constant bound (a tile column holds at most 16 pairs): Tint guards every other loop
-    // with a 64-bit iteration counter, which cost 3-6% at 1 and 4 rows (bench/NOTES.md).
+    // With boundedLoops the loops have a constant bound (a tile column holds at most 16 pairs), and Tint
+    // does not guard them with the 64-bit iteration counter it gives every other loop.
+    const bounded = this.cfg.boundedLoops;
     const bitLoop = `${peel}
-          let pairs = ${pairCount};
+          ${bounded ? `let pairs = ${pairCount};
           for (var i = 0u; i < 16u; i = i + 1u) {
-            if (i >= pairs) { break; }
+            if (i >= pairs) { break; }` : `var pairs = ${pairCount};
+          loop {
+            if (pairs == 0u) { break; }
+            pairs = pairs - 1u;`}
             ${lowest('b0', 'ka')}
             ${lowest('b1', 'kb')}
             ${pairValues}
@@ -175,9 +181,9 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
         let ktBegin = workgroupId.y * uniforms.tileRowsPerSplit;
         let ktEnd = min(ktBegin + uniforms.tileRowsPerSplit, uniforms.KT);
         if (nt < uniforms.NT) {
-          for (var j = 0u; j < MAX_SLICE_TILES; j = j + 1u) {
+          ${bounded ? `for (var j = 0u; j < MAX_SLICE_TILES; j = j + 1u) {
             let kt = ktBegin + slice + j * SLICES;
-            if (kt >= ktEnd) { break; }
+            if (kt >= ktEnd) { break; }` : 'for (var kt = ktBegin + slice; kt < ktEnd; kt = kt + SLICES) {'}
             let t = nt * uniforms.KT + kt;
             let k0 = kt * 32u;
             ${tileBody}
