@@ -226,6 +226,9 @@ interface DetailRow extends MainRow {
   /** Sparse rows: a dispatch that only reads the weight's bytes (bench/read_bound.ts), batched and isolated µs. */
   readUs?: number | null;
   readIsoUs?: number | null;
+  /** When the case's measurement began and ended (ISO), to line up with a log of the GPU's clocks. */
+  startedAt: string;
+  endedAt: string;
   check: CheckResult | null;
   gpuErrors: string[];
   notes: string[];
@@ -728,7 +731,9 @@ async function runCase(kind: 'sparse' | 'dense', M: number, sd: ShapeData, x: tf
     }
   }
   try {
+    const startedAt = new Date().toISOString();
     const res = await withErrorScopes(() => measure(f, weights.length));
+    const endedAt = new Date().toISOString();
     if (res.error instanceof BudgetError) {
       details.skipped.push(`${where} (budget: ${res.error.message})`);
       say(`  skip ${where}: ${res.error.message}`);
@@ -754,7 +759,7 @@ async function runCase(kind: 'sparse' | 'dense', M: number, sd: ShapeData, x: tf
         wallUs: m.samples.wallUs.map(v => r3(v)!), tfTimeUs: m.samples.tfTimeUs.map(v => r3(v)!),
         spanUs: m.samples.spanUs.map(v => r3(v)!),
       },
-      check: null, gpuErrors: res.gpuErrors, notes: m.notes,
+      check: null, gpuErrors: res.gpuErrors, notes: m.notes, startedAt, endedAt,
     };
     if (kind === 'sparse' && readBound && set!.read === undefined) {
       const rb = await withErrorScopes(async () => {
