@@ -50,6 +50,7 @@ interface Args {
   rotateMB: number;
   maxSets: number;
   copyMB: number;
+  clockWarmMs: number;
   copyReps: number;
   kernels: Set<'sparse' | 'dense'>;
   variants: Variant[] | 'list' | null;
@@ -82,6 +83,8 @@ const HELP = `bench/kernels.ts: sparseMatMul vs tf.matMul on WebGPU (Node, Dawn)
   --max-sets N         cap on sets including copies     (default 64)
   --copy-mb MB         size of each buffer of the copy-bandwidth kernel (default 512; quick: 16)
   --copy-reps N        timed copy dispatches            (default 10)
+  --clock-warm-ms MS   GPU load before each timed loop, so the driver has not lowered the clocks
+                       (default 50; quick: 0)
   --variants           list the kernel's variant flags (tf.env flags matching /SPARSE/) and exit
   --variants 'FLAG=a,b;FLAG2=c'   also time the sparse op with each flag value (rows in the details file)
   --no-check           skip the sparse-vs-dense correctness check
@@ -142,6 +145,7 @@ function parseArgs(argv: string[]): Args {
     rotateMB: quick ? 0 : 256,
     maxSets: 64,
     copyMB: quick ? 16 : 512,
+    clockWarmMs: quick ? 0 : 50,
     copyReps: 10,
     kernels: new Set(['sparse', 'dense']),
     variants: null,
@@ -173,6 +177,7 @@ function parseArgs(argv: string[]): Args {
       case '--max-sets': a.maxSets = Number(val()); break;
       case '--copy-mb': a.copyMB = Number(val()); break;
       case '--copy-reps': a.copyReps = Number(val()); break;
+      case '--clock-warm-ms': a.clockWarmMs = Number(val()); break;
       case '--kernels': {
         const ks = val().split(',').map(s => s.trim());
         if (ks.some(s => s !== 'sparse' && s !== 'dense')) throw new Error('--kernels takes sparse,dense');
@@ -348,6 +353,12 @@ async function drain(): Promise<void> {
   await device.queue.onSubmittedWorkDone();
 }
 
+/** drain(), then --clock-warm-ms of GPU load (read_bound.ts, busy) so that a timed loop starts at full clocks. */
+async function settle(): Promise<void> {
+  await drain();
+  if (readBound && args.clockWarmMs > 0) await readBound.busy(args.clockWarmMs);
+}
+
 async function withErrorScopes<T>(fn: () => Promise<T>): Promise<{value?: T; error?: unknown; gpuErrors: string[]}> {
   device.pushErrorScope('internal');
   device.pushErrorScope('out-of-memory');
@@ -387,10 +398,10 @@ interface Measurement {
 }
 
 /**
- * Runs dense products for WARM_UP_S before the sweep. On a freshly started H200 the first case (dense,
- * M = 1) once ran 3.6x slower for its first seconds, wall and GPU time alike (run 14), and the (a)
- * target compares against that case's wall time. The loop times are kept in the details file. It did
- * not stop run 15's dense M = 1 rows from running 4x slower than in earlier runs (bench/NOTES.md).
+ * Runs dense products for WARM_UP_S before the sweep (compiles TF.js's programs, loads the GPU). The
+ * loop times are kept in the details file. On its own it did not stop cases from running up to 4x slow:
+ * that was the driver's lowered SM clock after idle stretches (run 19's clock log), which settle()
+ * before every timed loop now handles.
  */
 const WARM_UP_S = 4;
 async function warmUp(): Promise<void> {
@@ -407,7 +418,7 @@ async function warmUp(): Promise<void> {
 
 /** Wall time of n ops (each result disposed, the last read with await data()), in ms. */
 async function wallLoop(f: Op, start: number, n: number): Promise<number> {
-  await drain();
+  await settle();
   const t = performance.now();
   let last: tf.Tensor | null = null;
   for (let i = 0; i < n; i++) {
@@ -424,7 +435,7 @@ async function wallLoop(f: Op, start: number, n: number): Promise<number> {
 /** n ops with every compute pass timestamped; TF.js batches `batch` dispatches per pass (null: its flag). */
 async function gpuLoop(f: Op, start: number, n: number, batch: number | null): Promise<PassWindow> {
   if (!timer) throw new Error('no GPU timer');
-  await drain();
+  await settle();
   const prev = tf.env().get(BATCH_FLAG);
   if (batch != null) tf.env().set(BATCH_FLAG, batch);
   timer.start();
@@ -763,7 +774,7 @@ async function runCase(kind: 'sparse' | 'dense', M: number, sd: ShapeData, x: tf
     };
     if (kind === 'sparse' && readBound && set!.read === undefined) {
       const rb = await withErrorScopes(async () => {
-        await drain();
+        await settle();
         return readBound!.measure(bytes, args.batch ?? tf.env().getNumber(BATCH_FLAG), 60, 5);
       });
       if (rb.error || rb.gpuErrors.length) recordError(`${where} read bound`, rb.error ?? rb.gpuErrors.join('; '));

@@ -1,5 +1,5 @@
 /**
- * The read bound: GPU time of a dispatch that does nothing but read a weight's bytes, timed as the op is
+ * Reads of a pool of nonzero words, for two things. The read bound: GPU time of a dispatch that does nothing but read a weight's bytes, timed as the op is
  * (batched passes and isolated ones, on rotated buffers, by the same pass timer). No kernel that reads
  * those bytes in one dispatch can be faster, so where this bound is above a target (issue #3's 1.5× the
  * floor) the target cannot be met by a better kernel, only by fewer bytes or a cheaper dispatch.
@@ -24,6 +24,7 @@ export class ReadBound {
   private readonly pool: GPUBuffer;
   private readonly sink: GPUBuffer;
   private readonly pipeline: GPUComputePipeline;
+  private all: GPUBindGroup | undefined;
 
   /** A pool of `poolBytes` filled with nonzero words, read by one vec4<u32> per invocation. */
   constructor(private readonly device: GPUDevice, private readonly timer: PassTimer, poolBytes: number) {
@@ -85,6 +86,31 @@ export class ReadBound {
     }
     const samplesIsoUs = await run(1, dispatches);
     return {bytes, sets, batchedUs: median(samplesBatchedUs), isoUs: median(samplesIsoUs), samplesBatchedUs, samplesIsoUs};
+  }
+
+  /**
+   * Keeps the GPU loaded for about `ms` with reads of the whole pool. The H200's driver lowers the SM
+   * clock to 345 MHz within about 2 s of an idle GPU, and CPU-bound loops of small ops leave it idle
+   * enough for that: cases measured then ran up to 4x slower (bench/NOTES.md, run 19's clock log). A
+   * few ms of this before a timed loop bring it back to 1980 MHz.
+   */
+  async busy(ms: number): Promise<void> {
+    const layout = this.pipeline.getBindGroupLayout(0);
+    this.all ??= this.device.createBindGroup({layout, entries: [
+      {binding: 0, resource: {buffer: this.pool}}, {binding: 1, resource: {buffer: this.sink}},
+    ]});
+    const groups = this.pool.size / 16 / WG;
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      const enc = this.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(this.pipeline);
+      pass.setBindGroup(0, this.all);
+      for (let i = 0; i < 8; i++) pass.dispatchWorkgroups(Math.min(groups, 32768), Math.ceil(groups / 32768));
+      pass.end();
+      this.device.queue.submit([enc.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+    }
   }
 
   destroy(): void {
