@@ -55,6 +55,39 @@ const smBig = SparseMatrix.fromDense(big, [4096, 4096]);
 const xBig = tf.relu(tf.randomNormal([1, 4096]));
 add('sparseMatMul 1×4096·4096×4096 at 80% (ours, 2 dispatches)', await timeLoop(() => sparseMatMul(xBig, smBig).dispose(), flush));
 
+// Target (a)'s wall loop as bench/kernels.ts runs it: n ops, each result disposed but the last, which is
+// read back. The CPU time to record them, and the wall time to the read, per op; median of REPS loops.
+async function wallLoop(op: () => tf.Tensor, n: number): Promise<{recordUs: number, wallUs: number}> {
+  const rec: number[] = [], wall: number[] = [];
+  for (let r = 0; r < REPS + 1; r++) {
+    await device.queue.onSubmittedWorkDone();
+    const t0 = performance.now();
+    let last: tf.Tensor | null = null;
+    for (let i = 0; i < n; i++) {
+      const y = op();
+      if (i < n - 1) y.dispose();
+      else last = y;
+    }
+    const t1 = performance.now();
+    await last!.data();
+    const t2 = performance.now();
+    last!.dispose();
+    if (r > 0) rec.push(1000 * (t1 - t0) / n), wall.push(1000 * (t2 - t0) / n);
+  }
+  const med = (v: number[]) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
+  return {recordUs: med(rec), wallUs: med(wall)};
+}
+const denseBig = tf.tensor2d(big, [4096, 4096]);
+for (const n of [50, 3000]) {
+  const s = await wallLoop(() => sparseMatMul(xBig, smBig), n);
+  add(`sparseMatMul 1×4096·4096×4096 at 80%, loop of ${n} read at the end: record`, s.recordUs);
+  add(`sparseMatMul 1×4096·4096×4096 at 80%, loop of ${n} read at the end: wall`, s.wallUs);
+  const d = await wallLoop(() => tf.matMul(xBig, denseBig), n);
+  add(`tf.matMul 1×4096·4096×4096, loop of ${n} read at the end: record`, d.recordUs);
+  add(`tf.matMul 1×4096·4096×4096, loop of ${n} read at the end: wall`, d.wallUs);
+}
+denseBig.dispose();
+
 // Raw Dawn: a trivial kernel with TF.js's binding shape (output, 2 inputs, uniforms).
 const module = device.createShaderModule({code: `
   @group(0) @binding(0) var<storage, read_write> out : array<f32>;

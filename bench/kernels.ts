@@ -87,6 +87,7 @@ const HELP = `bench/kernels.ts: sparseMatMul vs tf.matMul on WebGPU (Node, Dawn)
                        (default 50; quick: 0)
   --variants           list the kernel's variant flags (tf.env flags matching /SPARSE/) and exit
   --variants 'FLAG=a,b;FLAG2=c'   also time the sparse op with each flag value (rows in the details file)
+  --variants 'FLAG=a&FLAG2=c'     one variant with both flags set
   --no-check           skip the sparse-vs-dense correctness check
   --gpu-time batched|iso  which GPU time goes into gpuUs (default batched; both are printed)
   --batch N            WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE during batched GPU timing (default: TF.js's, 15)
@@ -119,6 +120,16 @@ function parseFlagValue(v: string): string | number | boolean {
 function parseVariants(spec: string): Variant[] {
   const out: Variant[] = [];
   for (const part of spec.split(';').map(p => p.trim()).filter(Boolean)) {
+    if (part.includes('&')) {  // one variant with several flags: FLAG=a&FLAG2=b
+      const flags: Variant['flags'] = {};
+      for (const kv of part.split('&')) {
+        const [flag, v] = kv.split('=');
+        if (!flag || v == null || v === '' || v.includes(',')) throw new Error(`bad --variants part '${part}', expected FLAG=a&FLAG2=b`);
+        flags[flag] = parseFlagValue(v);
+      }
+      out.push({label: part, flags});
+      continue;
+    }
     const eq = part.indexOf('=');
     if (eq <= 0) throw new Error(`bad --variants part '${part}', expected FLAG=v1,v2`);
     const flag = part.slice(0, eq);
