@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './setup';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
-import {ROW_LANES_MAX_M_FLAG, ROW_LANES_MIN_DENSITY_FLAG, ROW_LANES_SUBGROUPS_FLAG, SUBGROUP_MIN_ROWS_FLAG, TILED_COST_SCALE_FLAG, TILED_MIN_ROWS_FLAG, TILED_TARGET_WORKGROUPS_FLAG} from '../../src/kernels/webgpu/sparse_mat_mul_plan';
+import {SUBGROUP_MIN_ROWS_FLAG, TILED_COST_SCALE_FLAG, TILED_MIN_ROWS_FLAG, TILED_TARGET_WORKGROUPS_FLAG} from '../../src/kernels/webgpu/sparse_mat_mul_plan';
 import {warpSubgroups} from '../../src/kernels/webgpu/subgroups';
 
 /** Backends that get a suite even when they are registered after a spec file is loaded. */
@@ -62,7 +62,6 @@ function describeOn(title: string, backend: string, flags: Flags, body: (backend
 /** Suites that run only where the skinny program has a subgroup form (subgroups of 32). */
 const WITHOUT_SUBGROUPS = 'skinny program without subgroups';
 const ALL_SUBGROUPS = 'skinny subgroup form for every M';
-const ROW_LANES_WITHOUT_SUBGROUPS = 'row-lane program without subgroups for every M';
 
 /**
  * The webgpu kernel's programs, each forced for every M through its flags: the skinny program runs for
@@ -70,14 +69,10 @@ const ROW_LANES_WITHOUT_SUBGROUPS = 'row-lane program without subgroups for ever
  * most shapes would meet only one of them.
  */
 const PROGRAM_SUITES: Array<{label: string, flags: Flags}> = [
-  // The plain suite runs the row-lane program only at M = 1 on dense enough weights.
-  {label: 'row-lane program for every M', flags: {[ROW_LANES_MAX_M_FLAG]: 1e9, [ROW_LANES_MIN_DENSITY_FLAG]: 0}},
-  {label: 'skinny program at M = 1', flags: {[ROW_LANES_MAX_M_FLAG]: 0}},
   {label: 'tiled program for every M', flags: {[TILED_MIN_ROWS_FLAG]: 1, [TILED_COST_SCALE_FLAG]: 0, [TILED_TARGET_WORKGROUPS_FLAG]: 8}},
   // Where the skinny program has a subgroup form, the plain suite runs it from 2 rows per workgroup.
   {label: WITHOUT_SUBGROUPS, flags: {[SUBGROUP_MIN_ROWS_FLAG]: 1e9}},
   {label: ALL_SUBGROUPS, flags: {[SUBGROUP_MIN_ROWS_FLAG]: 1}},
-  {label: ROW_LANES_WITHOUT_SUBGROUPS, flags: {[ROW_LANES_MAX_M_FLAG]: 1e9, [ROW_LANES_MIN_DENSITY_FLAG]: 0, [ROW_LANES_SUBGROUPS_FLAG]: 0}},
 ];
 
 /**
@@ -126,8 +121,8 @@ export async function prepareBackends(env: jasmine.Env = jasmine.getEnv()): Prom
   if (available.includes('webgpu')) {
     await tf.setBackend('webgpu');
     if (!warpSubgroups((tf.backend() as WebGPUBackend).device)) {
-      excluded.push(`[${WITHOUT_SUBGROUPS}]`, `[${ALL_SUBGROUPS}]`, `[${ROW_LANES_WITHOUT_SUBGROUPS}]`);
-      skipped.push(`the [${WITHOUT_SUBGROUPS}], [${ALL_SUBGROUPS}] and [${ROW_LANES_WITHOUT_SUBGROUPS}] suites (no subgroups of 32 here)`);
+      excluded.push(`[${WITHOUT_SUBGROUPS}]`, `[${ALL_SUBGROUPS}]`);
+      skipped.push(`the [${WITHOUT_SUBGROUPS}] and [${ALL_SUBGROUPS}] suites (no subgroups of 32 here)`);
     }
     await tf.setBackend('cpu');
   }

@@ -5,7 +5,6 @@
 import {env} from '@tensorflow/tfjs-core';
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {ProductConfig} from './sparse_mat_mul_product.js';
-import {ROW_LANES_COLUMNS, rowLanesWorkgroupBytes, SparseMatMulRowLanesProgram} from './sparse_mat_mul_row_lanes_program.js';
 import {SKINNY_COLUMNS, SKINNY_MAX_ROWS, SKINNY_SLICES, skinnyWorkgroupBytes, SparseMatMulSkinnyProgram} from './sparse_mat_mul_skinny_program.js';
 import {SparseMatMulTiledProgram, TILED_COLUMNS, TILED_ROWS, tiledWorkgroupBytes, TiledRows} from './sparse_mat_mul_tiled_program.js';
 
@@ -41,18 +40,6 @@ env().registerFlag(SUBGROUP_MIN_ROWS_FLAG, () => 2);
  */
 export const BOUNDED_LOOP_MAX_ROWS_FLAG = 'TFJS_SPARSE_BOUNDED_LOOP_MAX_ROWS';
 env().registerFlag(BOUNDED_LOOP_MAX_ROWS_FLAG, () => 8);
-/** Rows of x up to which the row-lane program may run (one row per workgroup, so W is read once per row). */
-export const ROW_LANES_MAX_M_FLAG = 'TFJS_SPARSE_ROW_LANES_MAX_M';
-env().registerFlag(ROW_LANES_MAX_M_FLAG, () => 1);
-/**
- * Stored values per weight element from which the row-lane program runs instead of the skinny one: its
- * cost is per tile position, the skinny program's per stored value.
- */
-export const ROW_LANES_MIN_DENSITY_FLAG = 'TFJS_SPARSE_ROW_LANES_MIN_DENSITY';
-env().registerFlag(ROW_LANES_MIN_DENSITY_FLAG, () => 0.25);
-/** Whether the row-lane program's sums meet by subgroup shuffles where subgroups have 32 invocations (1) or in workgroup memory (0). */
-export const ROW_LANES_SUBGROUPS_FLAG = 'TFJS_SPARSE_ROW_LANES_SUBGROUPS';
-env().registerFlag(ROW_LANES_SUBGROUPS_FLAG, () => 1);
 /** The fewest tile rows of K a tiled split walks. */
 const TILED_MIN_TILE_ROWS = 8;
 /** Workgroups a dispatch may have along y and z. */
@@ -138,15 +125,6 @@ export interface Plan {
  */
 export function planProduct(M: number, N: number, KT: number, density: number, workgroupBytes: number, weightBytes: number,
     common: Omit<ProductConfig, 'splits' | 'partials' | 'rowBlocks'>, warpSubgroups = false): Plan {
-  const rowLaneSubgroups = warpSubgroups && env().getNumber(ROW_LANES_SUBGROUPS_FLAG) !== 0;
-  if (M <= env().getNumber(ROW_LANES_MAX_M_FLAG) && density >= env().getNumber(ROW_LANES_MIN_DENSITY_FLAG) &&
-      rowLanesWorkgroupBytes(rowLaneSubgroups) <= workgroupBytes) {
-    const colBlocks = Math.ceil(N / ROW_LANES_COLUMNS);
-    const split = M > MAX_DISPATCH ? {splits: 1, tileRowsPerSplit: KT} :
-        planSplits(KT, colBlocks * M, 4 * M * N, weightBytes);
-    return {rows: 1, ...split, program: (groups, partials) => new SparseMatMulRowLanesProgram(M, N,
-        {subgroups: rowLaneSubgroups, splits: split.splits, partials, rowBlocks: groups, ...common})};
-  }
   const tiled = M >= env().getNumber(TILED_MIN_ROWS_FLAG) ?
       tiledRows(M, env().getNumber(TILED_MAX_ROWS_FLAG), workgroupBytes) : null;
   if (tiled != null && preferTiled(M, density, tiled)) {

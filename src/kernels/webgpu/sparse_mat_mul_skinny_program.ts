@@ -9,8 +9,8 @@
  * In the subgroup form (where a subgroup is a slice: 32 invocations, as on NVIDIA) a lane's first value
  * comes from a subgroup prefix sum of popcounts and its x from the lane that holds that row. The slices'
  * sums still meet in workgroup memory: they are different subgroups, so subgroupAdd cannot add them.
- * Earlier layouts (a lane per group of 4 columns, values staged in workgroup memory) were slower:
- * bench/NOTES.md has their numbers.
+ * Other layouts (a lane per group of 4 columns, values staged in workgroup memory, a lane per tile row)
+ * were slower: bench/NOTES.md has their numbers.
  */
 import {epilogueWgsl} from './epilogue_wgsl.js';
 import {ProductConfig, ProductProgram, productWgsl} from './sparse_mat_mul_product.js';
