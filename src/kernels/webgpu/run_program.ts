@@ -15,6 +15,7 @@
  */
 import {DataId, env, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
+import {deviceLimits} from '../backend_limits.js';
 
 type Uniform = {type: string, data: number[]};
 
@@ -188,7 +189,7 @@ export function runProgram(backend: WebGPUBackend, program: DirectiveProgram, in
   const key = pipelineKey(program, dtypes, all.map((t) => t.shape));
   const cache = cacheOf(device);
   const cached = cache.pipelines.get(key);
-  const maxDispatch = device.limits.maxComputeWorkgroupsPerDimension;
+  const maxDispatch = deviceLimits(device).maxComputeWorkgroupsPerDimension;
   if (cached == null || internals.activeTimers != null || util.sizeFromShape(out.shape) === 0 ||
       program.dispatch.some((d) => d > maxDispatch) || env().getBool('WEBGPU_ENGINE_COMPILE_ONLY')) {
     const result = withDirectives(backend, program, () => backend.runWebGPUProgram(program, inputs, outputDtype, uniforms, out));

@@ -5,7 +5,7 @@
 import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {TILE_K, TILE_N} from '../../ops/format.js';
-import {backendLimits, checkBindingBytes} from '../backend_limits.js';
+import {backendLimits, checkBindingBytes, deviceLimits} from '../backend_limits.js';
 import {checkKernelInputs} from '../kernel_inputs.js';
 import {SparseMatMul, SparseMatMulAttrs, SparseMatMulInputs} from '../kernel_names.js';
 import {MAX_DISPATCH, planProduct} from './sparse_mat_mul_plan.js';
@@ -59,7 +59,7 @@ function sparseMatMulWebGPU(args: {inputs: SparseMatMulInputs, backend: WebGPUBa
   // Stored values per weight element (f16 pairs in words; each tile's block is padded to 16 bytes).
   const density = values.shape[0] * (valueType === 'float16' ? 2 : 1) / (K * N);
   const {rows, splits, tileRowsPerSplit, program} = planProduct(M, N, KT, density,
-      backend.device.limits.maxComputeWorkgroupStorageSize, 4 * (header.shape[0] + values.shape[0]), common,
+      deviceLimits(backend.device).maxComputeWorkgroupStorageSize, 4 * (header.shape[0] + values.shape[0]), common,
       warpSubgroups(backend.device));
   const rowBlocks = Math.ceil(M / rows);
   // Beyond one dispatch's reach along M, run chunks of rows into the same output, unsplit.

@@ -21,11 +21,20 @@ interface SubgroupSizes {
   subgroupMaxSize?: number;
 }
 
-/** Whether `device` was made with `subgroups` and its adapter's subgroups always have WARP invocations. */
+const warp = new WeakMap<GPUDevice, boolean>();
+
+/**
+ * Whether `device` was made with `subgroups` and its adapter's subgroups always have WARP invocations.
+ * Read once per device: each query goes through the WebGPU binding, and every product asks.
+ */
 export function warpSubgroups(device: GPUDevice): boolean {
-  if (!device.features.has('subgroups')) return false;
-  const info = (device as unknown as {adapterInfo?: SubgroupSizes}).adapterInfo;
-  return info?.subgroupMinSize === WARP && info?.subgroupMaxSize === WARP;
+  let w = warp.get(device);
+  if (w == null) {
+    const info = (device as unknown as {adapterInfo?: SubgroupSizes}).adapterInfo;
+    w = device.features.has('subgroups') && info?.subgroupMinSize === WARP && info?.subgroupMaxSize === WARP;
+    warp.set(device, w);
+  }
+  return w;
 }
 
 /** What addSubgroups wraps: `navigator.gpu`, the browser's or Dawn's. */
