@@ -135,8 +135,8 @@ export class SparseMatMulSkinnyProgram extends ProductProgram<SkinnyConfig> {
       ${fused ? epilogueWgsl(this.cfg.activation, this.cfg.hasBias, this.cfg.hasResidual) : ''}
       const LANES = ${LANES}u;
       const SLICES = ${SLICES}u;
-      // K < 2^32, so KT < 2^27 and a slice walks fewer than 2^24 tiles: the tile loop's constant bound.
-      const MAX_SLICE_TILES = 0x1000000u;
+      ${bounded ? `// K < 2^32, so KT < 2^27 and a slice walks fewer than 2^24 tiles: the tile loop's constant bound.
+      const MAX_SLICE_TILES = 0x1000000u;` : ''}
       // Each slice's sums for every row, then added across slices.
       var<workgroup> red : array<f32, ${LANES * SLICES * MT}>;
       // Set when an x in the workgroup's rows and K range is NaN or ±Inf.
