@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {SparseMatrix, sparseMatMul} from '../src/index.js';
+import {median} from './gpu_timer.js';
 import {deviceNames, readBuildInfo} from './run_info.js';
 
 const N = Number(process.env.DISPATCH_N ?? 3000), REPS = 5, BATCH = 15;
@@ -25,8 +26,7 @@ async function timeLoop(record: (i: number) => void, finish: () => Promise<void>
     await finish();
     if (r > 0) us.push(1000 * (t1 - t0) / N);  // the first loop warms up
   }
-  us.sort((a, b) => a - b);
-  return us[Math.floor(us.length / 2)];
+  return median(us);
 }
 
 await tf.setBackend('webgpu');
@@ -74,8 +74,7 @@ async function wallLoop(op: () => tf.Tensor, n: number): Promise<{recordUs: numb
     last!.dispose();
     if (r > 0) rec.push(1000 * (t1 - t0) / n), wall.push(1000 * (t2 - t0) / n);
   }
-  const med = (v: number[]) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
-  return {recordUs: med(rec), wallUs: med(wall)};
+  return {recordUs: median(rec), wallUs: median(wall)};
 }
 const denseBig = tf.tensor2d(big, [4096, 4096]);
 for (const n of [50, 3000]) {

@@ -85,8 +85,9 @@ const HELP = `bench/kernels.ts: sparseMatMul vs tf.matMul on WebGPU (Node, Dawn)
   --copy-mb MB         size of each buffer of the copy-bandwidth kernel (default 512; quick: 16)
   --copy-reps N        timed copy dispatches            (default 10)
   --clock-warm-ms MS   GPU load before each timed loop, so the driver has not lowered the clocks
-  --clock-ramp-ms MS   the load instead when the GPU has been idle for over a second (default 400)
                        (default 50; quick: 0)
+  --clock-ramp-ms MS   the load instead when the GPU has been idle for over a second
+                       (default 400; quick: 0)
   --variants           list the kernel's variant flags (tf.env flags matching /SPARSE/) and exit
   --variants 'FLAG=a,b;FLAG2=c'   also time the sparse op with each flag value (rows in the details file)
   --variants 'FLAG=a&FLAG2=c'     one variant with both flags set
